@@ -1,0 +1,76 @@
+//! Login, bearer-token sessions and role checks.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::Json;
+use serde::Deserialize;
+
+use super::error::{ApiResult, AppError};
+use super::AppState;
+use crate::config::DEFAULT_SESSION_TTL;
+use crate::store::accounts::{self, Role};
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ttl = DEFAULT_SESSION_TTL.as_micros() as i64;
+    match accounts::login(&state.db, &body.email, &body.password, ttl).await? {
+        Some(token) => Ok(Json(
+            serde_json::json!({ "token": token, "expires_in": DEFAULT_SESSION_TTL.as_secs() }),
+        )),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+/// The signed-in user, from `Authorization: Bearer <token>`.
+pub struct User {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        match accounts::session_user(&state.db, token).await? {
+            Some(id) => Ok(User { id }),
+            None => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+impl User {
+    /// The user's role in a workspace, refusing non-members and roles below `at_least`.
+    pub async fn require(
+        &self,
+        state: &AppState,
+        workspace_id: &str,
+        at_least: Role,
+    ) -> ApiResult<Role> {
+        match accounts::role_in(&state.db, &self.id, workspace_id).await? {
+            None => Err(AppError::NotFound("workspace")),
+            Some(role) if role < at_least => Err(AppError::Forbidden(format!(
+                "this needs the {} role or higher",
+                at_least.as_str()
+            ))),
+            Some(role) => Ok(role),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP surface: operator API under `/api/v1`, provider webhooks under
+//! `/webhooks`, and health/metrics. `router(state)` builds it without a
+//! socket, so tests can drive it directly.
+
+pub mod auth;
+pub mod channels;
+pub mod error;
+pub mod health;
+pub mod inbox;
+pub mod plugins;
+pub mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, delete, get, post, put};
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::bus::Bus;
+use crate::config::MAX_WEBHOOK_BYTES;
+use crate::plugin::PluginRegistry;
+use crate::secrets::SecretBox;
+use crate::store::Db;
+
+/// Longest any request may take: above the largest plugin deadline a
+/// connect call can use (getMe + setWebhook), below typical proxy timeouts.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub bus: Arc<dyn Bus>,
+    pub plugins: Arc<PluginRegistry>,
+    pub secrets: Arc<SecretBox>,
+    pub public_url: String,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/plugins", get(plugins::list))
+        .route("/workspaces/{ws}/plugins", get(plugins::list_for_workspace))
+        .route(
+            "/workspaces/{ws}/plugins/{plugin_id}",
+            put(plugins::set_for_workspace),
+        )
+        .route(
+            "/workspaces/{ws}/channels",
+            get(channels::list).post(channels::create),
+        )
+        .route("/workspaces/{ws}/channels/{id}", delete(channels::delete))
+        .route("/workspaces/{ws}/conversations", get(inbox::conversations))
+        .route("/workspaces/{ws}/contacts", get(inbox::contacts))
+        .route(
+            "/conversations/{id}/messages",
+            get(inbox::messages).post(inbox::reply),
+        );
+    let webhooks = Router::new()
+        .route("/{provider}", any(webhooks::routed))
+        .route("/{provider}/w/{workspace_key}", any(webhooks::routed))
+        .route("/{provider}/{channel_key}", any(webhooks::per_account))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES));
+    Router::new()
+        .nest("/api/v1", api)
+        .nest("/webhooks", webhooks)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,190 @@
+//! The embedded bus: topics as rows of `bus_records` in the database file.
+//!
+//! Publishing goes through one task that groups whatever arrived while the
+//! previous transaction was committing into the next one (group commit), so
+//! many concurrent webhooks share one commit instead of queueing for it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::{Bus, BusError, Consumer, Delivery, Record};
+use crate::store::{now_micros, Db};
+
+/// Most records in one group commit: bounds the transaction's size and the
+/// latency of the first publisher in the group.
+const MAX_GROUP_RECORDS: usize = 2048;
+/// Publish requests waiting for the committer before publishers wait too.
+const QUEUE_DEPTH: usize = 4096;
+
+type Ack = oneshot::Sender<Result<(), String>>;
+
+pub struct EmbeddedBus {
+    db: Db,
+    queue: mpsc::Sender<(Vec<Record>, Ack)>,
+    appended: Arc<Notify>,
+}
+
+impl EmbeddedBus {
+    pub fn start(db: Db) -> Arc<Self> {
+        let (queue, requests) = mpsc::channel(QUEUE_DEPTH);
+        let appended = Arc::new(Notify::new());
+        tokio::spawn(commit_loop(db.clone(), requests, Arc::clone(&appended)));
+        Arc::new(EmbeddedBus {
+            db,
+            queue,
+            appended,
+        })
+    }
+}
+
+async fn commit_loop(
+    db: Db,
+    mut requests: mpsc::Receiver<(Vec<Record>, Ack)>,
+    appended: Arc<Notify>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut group = vec![first];
+        let mut count = group[0].0.len();
+        while count < MAX_GROUP_RECORDS {
+            match requests.try_recv() {
+                Ok(next) => {
+                    count += next.0.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = append(&db, &group).await.map_err(|error| error.to_string());
+        if let Err(error) = &result {
+            tracing::error!(%error, "embedded bus could not append records");
+        } else {
+            appended.notify_waiters();
+        }
+        for (_, ack) in group {
+            let _ = ack.send(result.clone());
+        }
+    }
+}
+
+async fn append(db: &Db, group: &[(Vec<Record>, Ack)]) -> Result<(), sqlx::Error> {
+    let now = now_micros();
+    let mut tx = db.write.begin().await?;
+    for record in group.iter().flat_map(|(records, _)| records) {
+        sqlx::query(
+            "INSERT INTO bus_records (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&record.topic)
+        .bind(&record.key)
+        .bind(&record.payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+#[async_trait]
+impl Bus for EmbeddedBus {
+    async fn publish(&self, records: Vec<Record>) -> Result<(), BusError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let (ack, acked) = oneshot::channel();
+        self.queue
+            .send((records, ack))
+            .await
+            .map_err(|_| BusError::Unavailable("the bus committer has stopped".into()))?;
+        acked
+            .await
+            .map_err(|_| BusError::Unavailable("the bus committer has stopped".into()))?
+            .map_err(BusError::Unavailable)
+    }
+
+    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError> {
+        let committed: Option<i64> = sqlx::query_scalar(
+            "SELECT committed_seq FROM bus_offsets WHERE consumer_group = ? AND topic = ?",
+        )
+        .bind(group)
+        .bind(topic)
+        .fetch_optional(&self.db.read)
+        .await?;
+        Ok(Box::new(EmbeddedConsumer {
+            db: self.db.clone(),
+            group: group.to_string(),
+            topic: topic.to_string(),
+            position: committed.unwrap_or(0),
+            appended: Arc::clone(&self.appended),
+        }))
+    }
+
+    async fn ready(&self) -> bool {
+        !self.queue.is_closed() && self.db.ping().await
+    }
+}
+
+struct EmbeddedConsumer {
+    db: Db,
+    group: String,
+    topic: String,
+    /// Highest offset handed out by `poll`.
+    position: i64,
+    appended: Arc<Notify>,
+}
+
+impl EmbeddedConsumer {
+    async fn fetch(&self, max: usize) -> Result<Vec<Delivery>, sqlx::Error> {
+        let rows = sqlx::query("SELECT seq, key, payload FROM bus_records WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(&self.topic)
+            .bind(self.position)
+            .bind(max as i64)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Delivery {
+                topic: self.topic.clone(),
+                key: row.get("key"),
+                payload: row.get("payload"),
+                offset: row.get("seq"),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Consumer for EmbeddedConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        // Register for the wake-up before looking, so an append between the
+        // query and the wait is not missed.
+        let appended = Arc::clone(&self.appended);
+        let notified = appended.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let mut records = self.fetch(max).await?;
+        if records.is_empty() {
+            let _ = tokio::time::timeout(wait, notified).await;
+            records = self.fetch(max).await?;
+        }
+        if let Some(last) = records.last() {
+            self.position = last.offset;
+        }
+        Ok(records)
+    }
+
+    async fn commit(&mut self, offset: i64) -> Result<(), BusError> {
+        sqlx::query(
+            "INSERT INTO bus_offsets (consumer_group, topic, committed_seq) VALUES (?, ?, ?)
+             ON CONFLICT (consumer_group, topic) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
+        )
+        .bind(&self.group)
+        .bind(&self.topic)
+        .bind(offset)
+        .execute(&self.db.write)
+        .await?;
+        Ok(())
+    }
+}

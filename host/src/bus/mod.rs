@@ -1,0 +1,63 @@
+//! The topic bus between the roles. Embedded: an append-only table in the
+//! database. A Kafka implementation plugs in behind the same traits.
+//!
+//! Semantics every implementation keeps: `publish` returns only once the
+//! records are durable; a consumer group sees each topic in order; `commit`
+//! is called after the work a record stands for is itself committed, so a
+//! crash means redelivery (at-least-once), made effectively-once by the
+//! idempotent writer.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("bus storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+/// A record to publish.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub topic: String,
+    /// Partition key: records with one key stay in order.
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+/// A record received by a consumer.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub topic: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+    /// Position in the topic, increasing.
+    pub offset: i64,
+}
+
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Appends records durably, all or none.
+    async fn publish(&self, records: Vec<Record>) -> Result<(), BusError>;
+
+    /// A consumer of one topic on behalf of a consumer group, starting after
+    /// the group's last committed offset.
+    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// True when the bus can take records now.
+    async fn ready(&self) -> bool;
+}
+
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` records, waiting at most `wait` for the first one.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+
+    /// Records everything up to and including `offset` as processed.
+    async fn commit(&mut self, offset: i64) -> Result<(), BusError>;
+}

@@ -1,0 +1,83 @@
+//! Process configuration, by flag or environment (see the README's table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default listen address: loopback only, so a fresh install is not exposed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./switchboard-data";
+/// How long a login session lasts.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Largest webhook body the edge accepts. WhatsApp documents payloads up to
+/// 3 MB; 4 MiB leaves headroom.
+pub const MAX_WEBHOOK_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database and the generated secret key.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Database URL; default: sqlite file `switchboard.db` in the data dir.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Kafka bootstrap servers; unset: the embedded bus in the database.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// Directory of provider plugin components (*.wasm).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PLUGINS_DIR",
+        default_value = "./target/plugins"
+    )]
+    pub plugins_dir: PathBuf,
+
+    /// Public base URL of this server, used in the webhook URLs given to
+    /// providers (e.g. https://inbox.example.com). Default: http://<listen>.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// 32-byte key (64 hex characters) that encrypts stored credentials.
+    /// Unset: read or generate `secret.key` in the data dir.
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Cap on any plugin's linear memory, in MiB.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_MAX_MEMORY_MB", default_value_t = 256)]
+    pub plugin_max_memory_mb: u64,
+
+    /// Cap on any plugin call's deadline, in milliseconds.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PLUGIN_MAX_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub plugin_max_timeout_ms: u64,
+}
+
+impl Settings {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("switchboard.db").display()
+            )
+        })
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

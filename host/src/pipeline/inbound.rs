@@ -1,0 +1,200 @@
+//! Inbound role: raw webhooks -> the plugin's normalize -> normalized events.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::envelope::{topics, Normalized, RawWebhook};
+use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
+use crate::bus::{Delivery, Record};
+use crate::metrics;
+use crate::plugin::types::{Channel, EventBody, IncomingRequest};
+use crate::store::channels;
+
+const GROUP: &str = "switchboard-inbound";
+/// Records per poll: large enough to amortize instantiation across a batch
+/// of one channel's webhooks, small enough to keep latency low.
+const BATCH: usize = 256;
+const POLL_WAIT: Duration = Duration::from_millis(500);
+
+pub async fn run(pipeline: Pipeline, provider: String) {
+    let topic = topics::webhook(&provider);
+    let mut consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+    loop {
+        let batch = match consumer.poll(BATCH, POLL_WAIT).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, %topic, "poll failed");
+                tokio::time::sleep(FAILURE_BACKOFF).await;
+                continue;
+            }
+        };
+        let Some(last) = batch.last().map(|delivery| delivery.offset) else {
+            continue;
+        };
+        let records = process(&pipeline, &provider, &batch).await;
+        // Publish, then commit: a crash in between redelivers the batch and
+        // the writer's dedup absorbs the repeat.
+        if let Err(error) = pipeline.bus.publish(records).await {
+            tracing::error!(%error, %topic, "cannot publish normalized events; will redo the batch");
+            tokio::time::sleep(FAILURE_BACKOFF).await;
+            consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+            continue;
+        }
+        metrics::add(
+            "switchboard_bus_consumed_total",
+            &[("topic", &topic)],
+            batch.len() as u64,
+        );
+        if let Err(error) = consumer.commit(last).await {
+            tracing::error!(%error, %topic, "cannot commit offset");
+        }
+    }
+}
+
+/// One parsed raw webhook ready for its plugin, or the reason it cannot be.
+enum Prepared {
+    Ready {
+        channel: Box<Channel>,
+        workspace_id: String,
+        received_at: i64,
+        request: IncomingRequest,
+    },
+    Poison(String),
+}
+
+async fn prepare(
+    pipeline: &Pipeline,
+    delivery: &Delivery,
+    cache: &mut HashMap<String, Option<(Channel, String)>>,
+) -> Prepared {
+    let raw: RawWebhook = match serde_json::from_slice(&delivery.payload) {
+        Ok(raw) => raw,
+        Err(error) => return Prepared::Poison(format!("unreadable raw webhook record: {error}")),
+    };
+    let request = match raw.request.to_incoming() {
+        Ok(request) => request,
+        Err(error) => return Prepared::Poison(error),
+    };
+    let Some(channel_id) = raw.channel_id else {
+        return Prepared::Poison("raw webhook names no channel account".into());
+    };
+    if !cache.contains_key(&channel_id) {
+        let loaded = match channels::get(&pipeline.db, &channel_id).await {
+            Ok(Some(account)) => account
+                .to_plugin(&pipeline.secrets, &pipeline.public_url)
+                .ok()
+                .map(|channel| (channel, account.workspace_id)),
+            Ok(None) => None,
+            Err(error) => {
+                return Prepared::Poison(format!("database error loading channel: {error}"))
+            }
+        };
+        cache.insert(channel_id.clone(), loaded);
+    }
+    match cache.get(&channel_id).cloned().flatten() {
+        Some((channel, workspace_id)) => Prepared::Ready {
+            channel: Box::new(channel),
+            workspace_id,
+            received_at: raw.received_at,
+            request,
+        },
+        None => Prepared::Poison(format!(
+            "channel account {channel_id} no longer exists or its credentials cannot be read"
+        )),
+    }
+}
+
+/// Normalizes a batch; returns what to publish, in input order.
+async fn process(pipeline: &Pipeline, provider: &str, batch: &[Delivery]) -> Vec<Record> {
+    let Some(plugin) = pipeline.plugins.get(provider).cloned() else {
+        return batch
+            .iter()
+            .map(|delivery| dead_letter(delivery, format!("no plugin `{provider}` is loaded")))
+            .collect();
+    };
+    let mut cache = HashMap::new();
+    let mut prepared = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        prepared.push(prepare(pipeline, delivery, &mut cache).await);
+    }
+    // One instance per channel account in this batch (never shared across accounts).
+    let mut by_channel: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, item) in prepared.iter().enumerate() {
+        if let Prepared::Ready { channel, .. } = item {
+            by_channel
+                .entry(channel.id.clone())
+                .or_default()
+                .push(index);
+        }
+    }
+    let mut outcomes: Vec<Option<Result<Vec<crate::plugin::types::Event>, String>>> =
+        vec![None; batch.len()];
+    for indexes in by_channel.values() {
+        let Prepared::Ready { channel, .. } = &prepared[indexes[0]] else {
+            unreachable!()
+        };
+        let requests = indexes
+            .iter()
+            .map(|&index| match &prepared[index] {
+                Prepared::Ready { request, .. } => request.clone(),
+                Prepared::Poison(_) => unreachable!("only ready items are grouped"),
+            })
+            .collect();
+        let results = plugin.normalize_batch((**channel).clone(), requests).await;
+        for (&index, result) in indexes.iter().zip(results) {
+            outcomes[index] = Some(match result {
+                Ok(Ok(events)) => Ok(events),
+                Ok(Err(error)) => Err(format!("normalize refused the webhook: {error:?}")),
+                Err(error) => Err(error.to_string()),
+            });
+        }
+    }
+    let mut records = Vec::new();
+    for ((delivery, item), outcome) in batch.iter().zip(&prepared).zip(outcomes) {
+        match (item, outcome) {
+            (Prepared::Poison(reason), _) => records.push(dead_letter(delivery, reason.clone())),
+            (_, Some(Err(reason))) => records.push(dead_letter(delivery, reason)),
+            (
+                Prepared::Ready {
+                    channel,
+                    workspace_id,
+                    received_at,
+                    ..
+                },
+                Some(Ok(events)),
+            ) => {
+                for event in events {
+                    let key = format!("{}:{}", channel.id, thread_key(&event.body));
+                    let normalized = Normalized {
+                        channel_id: channel.id.clone(),
+                        workspace_id: workspace_id.clone(),
+                        provider: provider.to_string(),
+                        received_at: *received_at,
+                        event,
+                    };
+                    records.push(Record {
+                        topic: topics::NORMALIZED.into(),
+                        key,
+                        payload: serde_json::to_vec(&normalized).expect("events always serialize"),
+                    });
+                }
+            }
+            (Prepared::Ready { .. }, None) => unreachable!("every ready item was normalized"),
+        }
+    }
+    records
+}
+
+/// The provider thread an event belongs to: the partition key keeps one
+/// conversation in order.
+pub fn thread_key(body: &EventBody) -> &str {
+    match body {
+        EventBody::Message(message) | EventBody::Edit(message) | EventBody::Echo(message) => {
+            &message.thread.id
+        }
+        EventBody::Delete(target) => &target.thread.id,
+        EventBody::Reaction(reaction) => &reaction.thread.id,
+        EventBody::Status(status) => &status.thread.id,
+        EventBody::Ignore(_) => "",
+    }
+}

@@ -1,0 +1,79 @@
+//! The roles that move events between topics:
+//!
+//! ```text
+//! channel.webhook.<provider>  --inbound-->  channel.inbound.normalized  --writer-->  database
+//! channel.outbound.<provider> --outbound--> provider API (through the plugin's send)
+//! anything poisonous          -->           channel.deadletter (with the reason)
+//! ```
+
+pub mod envelope;
+pub mod inbound;
+pub mod outbound;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bus::{Bus, Delivery, Record};
+use crate::metrics;
+use crate::plugin::PluginRegistry;
+use crate::secrets::SecretBox;
+use crate::store::{now_micros, Db};
+use envelope::{topics, DeadLetter};
+
+/// What every worker shares.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub db: Db,
+    pub bus: Arc<dyn Bus>,
+    pub plugins: Arc<PluginRegistry>,
+    pub secrets: Arc<SecretBox>,
+    pub public_url: String,
+}
+
+/// Pause after a bus or database failure before trying the same batch again.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+
+impl Pipeline {
+    /// Starts the inbound, writer and outbound workers for every loaded plugin.
+    pub fn spawn_all(&self) {
+        for plugin in self.plugins.all() {
+            let provider = plugin.id().to_string();
+            tokio::spawn(inbound::run(self.clone(), provider.clone()));
+            tokio::spawn(outbound::run(self.clone(), provider));
+        }
+        tokio::spawn(writer::run(self.clone()));
+    }
+}
+
+/// A dead-letter record for `delivery`, counted in the metrics.
+pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
+    let reason = reason.into();
+    tracing::warn!(topic = %delivery.topic, offset = delivery.offset, %reason, "dead-lettered");
+    metrics::inc("switchboard_deadletter_total", &[]);
+    let letter = DeadLetter {
+        reason,
+        source_topic: delivery.topic.clone(),
+        source_offset: delivery.offset,
+        at: now_micros(),
+        payload: String::from_utf8_lossy(&delivery.payload).into_owned(),
+    };
+    Record {
+        topic: topics::DEADLETTER.into(),
+        key: delivery.key.clone(),
+        payload: serde_json::to_vec(&letter).expect("a dead letter always serializes"),
+    }
+}
+
+/// Subscribes, retrying until the bus answers.
+async fn subscribe(bus: &Arc<dyn Bus>, group: &str, topic: &str) -> Box<dyn crate::bus::Consumer> {
+    loop {
+        match bus.subscribe(group, topic).await {
+            Ok(consumer) => return consumer,
+            Err(error) => {
+                tracing::error!(%error, group, topic, "cannot subscribe; retrying");
+                tokio::time::sleep(FAILURE_BACKOFF).await;
+            }
+        }
+    }
+}

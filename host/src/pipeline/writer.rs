@@ -1,0 +1,73 @@
+//! Writer role: normalized events -> contacts, conversations, messages.
+//! The offset is committed only after the database transaction.
+
+use std::time::Duration;
+
+use super::envelope::{topics, Normalized};
+use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
+use crate::metrics;
+use crate::store::{now_micros, writer};
+
+const GROUP: &str = "switchboard-writer";
+/// Events per transaction: one commit for many rows is what makes the
+/// embedded default keep up with bursts.
+const BATCH: usize = 512;
+const POLL_WAIT: Duration = Duration::from_millis(500);
+
+pub async fn run(pipeline: Pipeline) {
+    let mut consumer = subscribe(&pipeline.bus, GROUP, topics::NORMALIZED).await;
+    loop {
+        let batch = match consumer.poll(BATCH, POLL_WAIT).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, "writer poll failed");
+                tokio::time::sleep(FAILURE_BACKOFF).await;
+                continue;
+            }
+        };
+        let Some(last) = batch.last().map(|delivery| delivery.offset) else {
+            continue;
+        };
+        let mut events = Vec::with_capacity(batch.len());
+        let mut poison = Vec::new();
+        for delivery in &batch {
+            match serde_json::from_slice::<Normalized>(&delivery.payload) {
+                Ok(event) => events.push(event),
+                Err(error) => poison.push(dead_letter(
+                    delivery,
+                    format!("unreadable normalized event: {error}"),
+                )),
+            }
+        }
+        // A database failure pauses the writer on this batch until it succeeds:
+        // skipping ahead would lose events, and the batch is idempotent.
+        let applied = loop {
+            match writer::apply_batch(&pipeline.db, &events).await {
+                Ok(applied) => break applied,
+                Err(error) => {
+                    tracing::error!(%error, "writer transaction failed; retrying");
+                    metrics::inc("switchboard_writer_retries_total", &[]);
+                    tokio::time::sleep(FAILURE_BACKOFF).await;
+                }
+            }
+        };
+        let committed_at = now_micros();
+        for (event, outcome) in events.iter().zip(&applied) {
+            metrics::inc(
+                "switchboard_events_applied_total",
+                &[("provider", &event.provider), ("outcome", outcome.as_str())],
+            );
+            if *outcome == writer::Applied::Written {
+                let seconds = (committed_at - event.received_at).max(0) as f64 / 1e6;
+                metrics::observe("switchboard_webhook_to_commit_seconds", &[], seconds);
+            }
+        }
+        while let Err(error) = pipeline.bus.publish(poison.clone()).await {
+            tracing::error!(%error, "cannot dead-letter; retrying");
+            tokio::time::sleep(FAILURE_BACKOFF).await;
+        }
+        if let Err(error) = consumer.commit(last).await {
+            tracing::error!(%error, "writer cannot commit offset");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Loading plugin components from the plugins directory.
+//!
+//! Each file is checked before it is compiled: size, the contract version the
+//! SDK stamped into it, then compilation, the imports it needs and the exports
+//! it has, and finally its manifest. A file that fails any step is refused
+//! with a message naming the file and the reason; the others still load.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::Store;
+
+use super::allowed_hosts::AllowedHosts;
+use super::bindings::{ProviderPre, ProviderWorld, SUPPORTED_CONTRACT_VERSIONS};
+use super::engine::{PluginEngine, MAX_PLUGIN_MEMORY_BYTES, POOLED_INSTANCES};
+use super::host_api::{CallState, Outbound};
+use super::runtime::{Plugin, PluginLimits};
+
+/// Name of the custom section the SDK writes the contract version into.
+pub const CONTRACT_SECTION: &str = "switchboard:contract-version";
+
+/// Components larger than this are refused before parsing.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
+/// Deadline for the one `manifest()` call made while loading.
+const MANIFEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Operator caps applied on top of what a manifest asks for.
+#[derive(Debug, Clone)]
+pub struct OperatorLimits {
+    pub max_memory_bytes: u64,
+    pub max_call_timeout: Duration,
+    pub max_body_bytes: u64,
+}
+
+impl Default for OperatorLimits {
+    fn default() -> Self {
+        OperatorLimits {
+            max_memory_bytes: MAX_PLUGIN_MEMORY_BYTES,
+            max_call_timeout: Duration::from_secs(30),
+            max_body_bytes: 50 << 20,
+        }
+    }
+}
+
+/// A file that was not loaded, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refusal {
+    pub file: String,
+    pub reason: String,
+}
+
+pub struct Loader {
+    engine: Arc<PluginEngine>,
+    linker: Linker<CallState>,
+    http: reqwest::Client,
+    limits: OperatorLimits,
+    permits: Arc<Semaphore>,
+}
+
+impl Loader {
+    pub fn new(
+        engine: Arc<PluginEngine>,
+        http: reqwest::Client,
+        limits: OperatorLimits,
+    ) -> anyhow::Result<Self> {
+        let mut linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        ProviderWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        Ok(Loader {
+            engine,
+            linker,
+            http,
+            limits,
+            // Leave headroom in the pool for loading and benchmarks.
+            permits: Arc::new(Semaphore::new((POOLED_INSTANCES / 2) as usize)),
+        })
+    }
+
+    /// Loads every `*.wasm` in `dir`, in name order. Duplicate plugin ids
+    /// keep the first file and refuse the rest.
+    pub fn load_dir(&self, dir: &Path) -> (Vec<Arc<Plugin>>, Vec<Refusal>) {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+                .collect(),
+            Err(error) => {
+                let refusal = Refusal {
+                    file: dir.display().to_string(),
+                    reason: format!("cannot read the plugins directory: {error}"),
+                };
+                return (Vec::new(), vec![refusal]);
+            }
+        };
+        files.sort();
+        let mut loaded: Vec<Arc<Plugin>> = Vec::new();
+        let mut refused = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for path in files {
+            let file = path.display().to_string();
+            match self.load_file(&path) {
+                Ok(plugin) => {
+                    if let Some(first) = seen.get(plugin.id()) {
+                        refused.push(Refusal {
+                            file,
+                            reason: format!(
+                                "plugin id `{}` is already loaded from {first}",
+                                plugin.id()
+                            ),
+                        });
+                        continue;
+                    }
+                    seen.insert(plugin.id().to_string(), file);
+                    loaded.push(Arc::new(plugin));
+                }
+                Err(reason) => refused.push(Refusal { file, reason }),
+            }
+        }
+        (loaded, refused)
+    }
+
+    /// Loads one component file; the error is a sentence for the operator.
+    pub fn load_file(&self, path: &Path) -> Result<Plugin, String> {
+        let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
+        self.load_bytes(&bytes, path)
+    }
+
+    pub fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Plugin, String> {
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(format!(
+                "component is {} bytes; the limit is {MAX_COMPONENT_BYTES}",
+                bytes.len()
+            ));
+        }
+        let version = contract_version(bytes)?;
+        if !SUPPORTED_CONTRACT_VERSIONS.contains(&version.as_str()) {
+            return Err(format!(
+                "built for contract {version}; this host supports {}",
+                SUPPORTED_CONTRACT_VERSIONS.join(", ")
+            ));
+        }
+        let component = Component::new(&self.engine.engine, bytes)
+            .map_err(|error| format!("not a valid component: {error:#}"))?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| format!("imports something this host does not provide: {error:#}"))?;
+        let pre = ProviderPre::new(instance_pre).map_err(|error| {
+            format!("does not export switchboard:provider/provider-api@{version}: {error:#}")
+        })?;
+        let manifest = self.read_manifest(&pre)?;
+        if manifest.contract_version != version {
+            return Err(format!(
+                "manifest says contract {} but the component was built for {version}",
+                manifest.contract_version
+            ));
+        }
+        validate_id(&manifest.id)?;
+        let default_hosts = AllowedHosts::parse(&manifest.allowed_hosts)
+            .map_err(|reason| format!("manifest allowed-hosts: {reason}"))?;
+        let limits = PluginLimits {
+            memory_bytes: manifest
+                .limits
+                .memory_bytes
+                .clamp(1 << 20, self.limits.max_memory_bytes),
+            call_timeout: Duration::from_millis(manifest.limits.call_timeout_ms.max(10).into())
+                .min(self.limits.max_call_timeout),
+            max_body_bytes: manifest
+                .limits
+                .max_outbound_body_bytes
+                .min(self.limits.max_body_bytes),
+        };
+        Ok(Plugin {
+            manifest,
+            digest: hex::encode(Sha256::digest(bytes)),
+            file_name: path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            limits,
+            pre,
+            engine: Arc::clone(&self.engine),
+            default_hosts,
+            http: self.http.clone(),
+            permits: Arc::clone(&self.permits),
+        })
+    }
+
+    fn read_manifest(
+        &self,
+        pre: &ProviderPre<CallState>,
+    ) -> Result<super::bindings::types::PluginManifest, String> {
+        let outbound = Outbound {
+            plugin_id: "(loading)".into(),
+            allowed: AllowedHosts::default(),
+            client: self.http.clone(),
+            runtime: tokio::runtime::Handle::try_current()
+                .map_err(|_| "plugins must be loaded inside the tokio runtime".to_string())?,
+            max_body_bytes: 0,
+            deadline: std::time::Instant::now(),
+        };
+        let mut store = Store::new(&self.engine.engine, CallState::new(64 << 20, outbound));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(super::engine::deadline_ticks(MANIFEST_TIMEOUT));
+        let world = pre
+            .instantiate(&mut store)
+            .map_err(|error| format!("cannot be instantiated: {error:#}"))?;
+        world
+            .switchboard_provider_provider_api()
+            .call_manifest(&mut store)
+            .map_err(|error| format!("manifest() failed: {error:#}"))
+    }
+}
+
+/// Reads the contract version from the custom section, searching nested
+/// modules too (the SDK's section lives in the component's core module).
+pub fn contract_version(bytes: &[u8]) -> Result<String, String> {
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(if wasmparser::Parser::is_core_wasm(bytes) {
+            "is a core wasm module, not a component (build for wasm32-wasip2)".into()
+        } else {
+            "is not a WebAssembly component".into()
+        });
+    }
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|error| format!("malformed component: {error}"))?;
+        if let wasmparser::Payload::CustomSection(section) = payload {
+            if section.name() == CONTRACT_SECTION {
+                return std::str::from_utf8(section.data())
+                    .map(|text| text.trim().to_string())
+                    .map_err(|_| "contract version section is not UTF-8".into());
+            }
+        }
+    }
+    Err(format!(
+        "has no `{CONTRACT_SECTION}` section: not built with the Switchboard plugin SDK"
+    ))
+}
+
+fn validate_id(id: &str) -> Result<(), String> {
+    let valid = !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "plugin id `{id}` must be 1-32 characters of [a-z0-9_-]"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_non_components() {
+        assert!(contract_version(b"hello")
+            .unwrap_err()
+            .contains("not a WebAssembly component"));
+        let core = b"\0asm\x01\0\0\0";
+        assert!(contract_version(core)
+            .unwrap_err()
+            .contains("core wasm module"));
+    }
+
+    #[test]
+    fn validates_ids() {
+        assert!(validate_id("telegram").is_ok());
+        assert!(validate_id("my-provider_2").is_ok());
+        assert!(validate_id("").is_err());
+        assert!(validate_id("Telegram").is_err());
+        assert!(validate_id("../etc").is_err());
+    }
+}

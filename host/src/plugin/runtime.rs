@@ -1,0 +1,403 @@
+//! Calling into a loaded plugin.
+//!
+//! Each call runs in a Store built from the plugin's pre-instantiated
+//! component, with the plugin's memory cap and an epoch deadline. A trap, a
+//! timeout or a panic fails that one call and the instance is thrown away.
+//! An instance may serve several calls in a row for the *same* channel
+//! account (a batch of webhooks to normalize): that spreads the cost of
+//! instantiation without sharing guest state between accounts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::Store;
+
+use super::allowed_hosts::AllowedHosts;
+use super::bindings::types::{
+    Channel, ConnectError, ConnectRequest, Connected, Event, FetchedAttachment, IncomingRequest,
+    NormalizeError, OutboundMessage, PluginManifest, Routing, SendError, Sent, Verdict,
+};
+use super::bindings::{ProviderApi, ProviderPre, ProviderWorld};
+use super::engine::{deadline_ticks, PluginEngine};
+use super::host_api::{CallState, Outbound};
+use crate::metrics;
+
+/// What a call is, for metrics and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Manifest,
+    Connect,
+    Disconnect,
+    Route,
+    Verify,
+    Normalize,
+    Send,
+    FetchAttachment,
+}
+
+impl CallKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Manifest => "manifest",
+            CallKind::Connect => "connect",
+            CallKind::Disconnect => "disconnect",
+            CallKind::Route => "route",
+            CallKind::Verify => "verify",
+            CallKind::Normalize => "normalize",
+            CallKind::Send => "send",
+            CallKind::FetchAttachment => "fetch_attachment",
+        }
+    }
+}
+
+/// A call that did not return normally. The plugin's own typed errors
+/// (send-error, normalize-error...) are not this: they come back as values.
+#[derive(Debug, thiserror::Error, Clone)]
+pub enum PluginError {
+    #[error("plugin `{plugin}` {call} exceeded its {timeout_ms} ms deadline")]
+    Timeout {
+        plugin: String,
+        call: &'static str,
+        timeout_ms: u128,
+    },
+    #[error("plugin `{plugin}` {call} trapped: {reason}")]
+    Trap {
+        plugin: String,
+        call: &'static str,
+        reason: String,
+    },
+    #[error("plugin `{plugin}` could not be instantiated: {reason}")]
+    Instantiate { plugin: String, reason: String },
+    #[error("channel configuration refused: {0}")]
+    Config(String),
+}
+
+impl PluginError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            PluginError::Timeout { .. } => "timeout",
+            PluginError::Trap { .. } => "trap",
+            PluginError::Instantiate { .. } | PluginError::Config(_) => "error",
+        }
+    }
+}
+
+/// Whether a call's returned value is the plugin's own error: counted as
+/// outcome "error" (traps and timeouts have their own outcomes).
+pub trait CallOutcome {
+    fn is_plugin_error(&self) -> bool;
+}
+
+impl<T, E> CallOutcome for Result<T, E> {
+    fn is_plugin_error(&self) -> bool {
+        self.is_err()
+    }
+}
+
+impl CallOutcome for Verdict {
+    fn is_plugin_error(&self) -> bool {
+        matches!(self, Verdict::Reject(_))
+    }
+}
+
+impl CallOutcome for Routing {
+    fn is_plugin_error(&self) -> bool {
+        matches!(self, Routing::Unroutable(_))
+    }
+}
+
+/// Resource limits for one plugin, already capped by the operator.
+#[derive(Debug, Clone)]
+pub struct PluginLimits {
+    pub memory_bytes: u64,
+    pub call_timeout: Duration,
+    pub max_body_bytes: u64,
+}
+
+/// A plugin ready to be called: its manifest and pre-instantiated component.
+pub struct Plugin {
+    pub manifest: PluginManifest,
+    /// sha256 of the component file, hex.
+    pub digest: String,
+    pub file_name: String,
+    pub limits: PluginLimits,
+    pub(super) pre: ProviderPre<CallState>,
+    pub(super) engine: Arc<PluginEngine>,
+    pub(super) default_hosts: AllowedHosts,
+    pub(super) http: reqwest::Client,
+    /// Bounds concurrent instances so a flood of calls waits instead of
+    /// exhausting the instance pool.
+    pub(super) permits: Arc<Semaphore>,
+}
+
+impl Plugin {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// Hosts this plugin may call for a channel with `config`: its `api_base`
+    /// origin when set, else the manifest's list.
+    fn allowed_hosts(&self, config: &[(String, String)]) -> Result<AllowedHosts, PluginError> {
+        match config
+            .iter()
+            .find(|(key, value)| key == "api_base" && !value.trim().is_empty())
+        {
+            Some((_, base)) => AllowedHosts::parse(&[base.trim()])
+                .map_err(|reason| PluginError::Config(format!("api_base: {reason}"))),
+            None => Ok(self.default_hosts.clone()),
+        }
+    }
+
+    /// A session bound to one channel's configuration (its allowed hosts).
+    pub fn session(&self, config: &[(String, String)]) -> Result<Session<'_>, PluginError> {
+        Ok(Session {
+            plugin: self,
+            allowed: self.allowed_hosts(config)?,
+            live: None,
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+
+    /// Runs `work` on a blocking thread with a concurrency permit: guest code
+    /// is CPU-bound and its HTTP import blocks, so it must not run on the
+    /// async workers.
+    async fn blocking<R: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Plugin) -> R + Send + 'static,
+    ) -> R {
+        let _permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the plugin semaphore is never closed");
+        let plugin = Arc::clone(self);
+        tokio::task::spawn_blocking(move || work(&plugin))
+            .await
+            .expect("plugin calls catch their own failures")
+    }
+
+    pub async fn verify(
+        self: &Arc<Self>,
+        channel: Channel,
+        request: IncomingRequest,
+    ) -> Result<Verdict, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&channel.config)?
+                .call(CallKind::Verify, |api, store| {
+                    api.call_verify(store, &channel, &request)
+                })
+        })
+        .await
+    }
+
+    pub async fn route(self: &Arc<Self>, request: IncomingRequest) -> Result<Routing, PluginError> {
+        self.blocking(move |plugin| {
+            plugin.session(&[])?.call(CallKind::Route, |api, store| {
+                api.call_route(store, &request)
+            })
+        })
+        .await
+    }
+
+    /// Normalizes several requests of one channel account on one instance
+    /// (replaced after any failure). Results are in input order.
+    pub async fn normalize_batch(
+        self: &Arc<Self>,
+        channel: Channel,
+        requests: Vec<IncomingRequest>,
+    ) -> Vec<Result<Result<Vec<Event>, NormalizeError>, PluginError>> {
+        self.blocking(move |plugin| {
+            let mut session = match plugin.session(&channel.config) {
+                Ok(session) => session,
+                Err(error) => return requests.iter().map(|_| Err(error.clone())).collect(),
+            };
+            requests
+                .iter()
+                .map(|request| {
+                    session.call(CallKind::Normalize, |api, store| {
+                        api.call_normalize(store, &channel, request)
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub async fn send(
+        self: &Arc<Self>,
+        channel: Channel,
+        message: OutboundMessage,
+    ) -> Result<Result<Sent, SendError>, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&channel.config)?
+                .call(CallKind::Send, |api, store| {
+                    api.call_send(store, &channel, &message)
+                })
+        })
+        .await
+    }
+
+    pub async fn connect(
+        self: &Arc<Self>,
+        request: ConnectRequest,
+    ) -> Result<Result<Connected, ConnectError>, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&request.config)?
+                .call(CallKind::Connect, |api, store| {
+                    api.call_connect(store, &request)
+                })
+        })
+        .await
+    }
+
+    pub async fn disconnect(
+        self: &Arc<Self>,
+        channel: Channel,
+    ) -> Result<Result<(), String>, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&channel.config)?
+                .call(CallKind::Disconnect, |api, store| {
+                    api.call_disconnect(store, &channel)
+                })
+        })
+        .await
+    }
+
+    pub async fn fetch_attachment(
+        self: &Arc<Self>,
+        channel: Channel,
+        provider_ref: String,
+    ) -> Result<Result<FetchedAttachment, SendError>, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&channel.config)?
+                .call(CallKind::FetchAttachment, |api, store| {
+                    api.call_fetch_attachment(store, &channel, &provider_ref)
+                })
+        })
+        .await
+    }
+}
+
+/// Calls on behalf of one channel account. The instance is created on the
+/// first call and dropped after a failure or when the session ends.
+pub struct Session<'p> {
+    plugin: &'p Plugin,
+    allowed: AllowedHosts,
+    live: Option<(Store<CallState>, ProviderWorld)>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Session<'_> {
+    fn instantiate(&self) -> Result<(Store<CallState>, ProviderWorld), PluginError> {
+        let plugin = self.plugin;
+        let outbound = Outbound {
+            plugin_id: plugin.manifest.id.clone(),
+            allowed: self.allowed.clone(),
+            client: plugin.http.clone(),
+            runtime: self.runtime.clone(),
+            max_body_bytes: plugin.limits.max_body_bytes,
+            deadline: Instant::now(),
+        };
+        let state = CallState::new(plugin.limits.memory_bytes, outbound);
+        let mut store = Store::new(&plugin.engine.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Instantiation runs guest start functions: give it the call budget too.
+        store.set_epoch_deadline(deadline_ticks(plugin.limits.call_timeout));
+        let world =
+            plugin
+                .pre
+                .instantiate(&mut store)
+                .map_err(|error| PluginError::Instantiate {
+                    plugin: plugin.manifest.id.clone(),
+                    reason: format!("{error:#}"),
+                })?;
+        Ok((store, world))
+    }
+
+    /// Runs one export call under the plugin's deadline and records metrics.
+    pub fn call<R: CallOutcome>(
+        &mut self,
+        kind: CallKind,
+        invoke: impl FnOnce(&ProviderApi, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let started = Instant::now();
+        let result = self.call_inner(kind, invoke);
+        let plugin = self.plugin.manifest.id.as_str();
+        let outcome = match &result {
+            Ok(value) if value.is_plugin_error() => "error",
+            Ok(_) => "ok",
+            Err(error) => error.outcome(),
+        };
+        let labels = [
+            ("plugin", plugin),
+            ("call", kind.as_str()),
+            ("outcome", outcome),
+        ];
+        metrics::inc("switchboard_plugin_calls_total", &labels);
+        metrics::observe(
+            "switchboard_plugin_call_seconds",
+            &[("plugin", plugin), ("call", kind.as_str())],
+            started.elapsed().as_secs_f64(),
+        );
+        if let Err(error) = &result {
+            tracing::warn!(%error, "plugin call failed");
+        }
+        result
+    }
+
+    fn call_inner<R>(
+        &mut self,
+        kind: CallKind,
+        invoke: impl FnOnce(&ProviderApi, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        if self.live.is_none() {
+            self.live = Some(self.instantiate()?);
+        }
+        let timeout = self.plugin.limits.call_timeout;
+        let (store, world) = self.live.as_mut().expect("instantiated above");
+        store.set_epoch_deadline(deadline_ticks(timeout));
+        store.data_mut().outbound.deadline = Instant::now() + timeout;
+        match invoke(world.switchboard_provider_provider_api(), store) {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                let (store, _) = self.live.take().expect("instance is live");
+                Err(self.classify(kind, error, store.data()))
+            }
+        }
+    }
+
+    fn classify(&self, kind: CallKind, error: wasmtime::Error, state: &CallState) -> PluginError {
+        let plugin = self.plugin.manifest.id.clone();
+        let call = kind.as_str();
+        if matches!(
+            error.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
+            return PluginError::Timeout {
+                plugin,
+                call,
+                timeout_ms: self.plugin.limits.call_timeout.as_millis(),
+            };
+        }
+        let stderr = state.stderr_tail();
+        let mut reason = error
+            .downcast_ref::<wasmtime::Trap>()
+            .map(|trap| trap.to_string())
+            .unwrap_or_else(|| format!("{error:#}"));
+        if !stderr.is_empty() {
+            reason = format!("{reason}; guest said: {stderr}");
+        }
+        PluginError::Trap {
+            plugin,
+            call,
+            reason,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Workspaces, users, roles, login sessions and per-workspace plugin toggles.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{new_id, now_micros, random_token, Db};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Bootstrapped {
+    pub workspace_id: String,
+    pub user_id: String,
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| anyhow::anyhow!("hashing password: {error}"))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Creates the workspace and its owner if absent; an existing user keeps its
+/// password unless `reset_password` (the CLI never resets silently).
+pub async fn bootstrap(
+    db: &Db,
+    email: &str,
+    password: &str,
+    workspace: &str,
+) -> anyhow::Result<Bootstrapped> {
+    let email = email.trim().to_ascii_lowercase();
+    anyhow::ensure!(email.contains('@'), "`{email}` is not an email address");
+    anyhow::ensure!(
+        password.len() >= 8,
+        "the password must be at least 8 characters"
+    );
+    let hash = hash_password(password)?;
+    let now = now_micros();
+    let mut tx = db.write.begin().await?;
+    sqlx::query("INSERT INTO workspaces (id, name, webhook_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
+        .bind(new_id())
+        .bind(workspace)
+        .bind(random_token(16))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let workspace_id: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE name = ?")
+        .bind(workspace)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO NOTHING")
+        .bind(new_id())
+        .bind(&email)
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(&email)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES (?, ?, 'owner') ON CONFLICT DO NOTHING")
+        .bind(&workspace_id)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Bootstrapped {
+        workspace_id,
+        user_id,
+    })
+}
+
+/// Hash compared against when the email is unknown, so both failures cost the same.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("not a real password").unwrap_or_default());
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Checks the password and opens a session; None for a wrong email or password.
+pub async fn login(
+    db: &Db,
+    email: &str,
+    password: &str,
+    ttl_micros: i64,
+) -> anyhow::Result<Option<String>> {
+    let email = email.trim().to_ascii_lowercase();
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = ?")
+        .bind(&email)
+        .fetch_optional(&db.read)
+        .await?;
+    let Some(row) = row else {
+        // Hash anyway so a missing account takes as long as a wrong password.
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || password_matches(&password, &DUMMY_HASH)).await?;
+        return Ok(None);
+    };
+    let user_id: String = row.get("id");
+    let stored: String = row.get("password_hash");
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored)).await?;
+    if !matches {
+        return Ok(None);
+    }
+    let token = random_token(32);
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash(&token))
+    .bind(&user_id)
+    .bind(now)
+    .bind(now + ttl_micros)
+    .execute(&db.write)
+    .await?;
+    Ok(Some(token))
+}
+
+/// The user behind a bearer token, if the session is live.
+pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
+            .bind(token_hash(token))
+            .bind(now_micros())
+            .fetch_optional(&db.read)
+            .await?,
+    )
+}
+
+pub async fn role_in(db: &Db, user_id: &str, workspace_id: &str) -> anyhow::Result<Option<Role>> {
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = ? AND workspace_id = ?")
+            .bind(user_id)
+            .bind(workspace_id)
+            .fetch_optional(&db.read)
+            .await?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// Whether a provider is enabled in a workspace. Providers are on by default:
+/// a loaded plugin is usable until an admin turns it off.
+pub async fn plugin_enabled(db: &Db, workspace_id: &str, plugin_id: &str) -> anyhow::Result<bool> {
+    let enabled: Option<bool> = sqlx::query_scalar(
+        "SELECT enabled FROM plugin_settings WHERE workspace_id = ? AND plugin_id = ?",
+    )
+    .bind(workspace_id)
+    .bind(plugin_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(enabled.unwrap_or(true))
+}
+
+pub async fn set_plugin_enabled(
+    db: &Db,
+    workspace_id: &str,
+    plugin_id: &str,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO plugin_settings (workspace_id, plugin_id, enabled, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (workspace_id, plugin_id) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+    )
+    .bind(workspace_id)
+    .bind(plugin_id)
+    .bind(enabled)
+    .bind(now_micros())
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// Drops expired sessions; run periodically.
+pub async fn purge_sessions(db: &Db) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now_micros())
+        .execute(&db.write)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,200 @@
+//! Connected channel accounts. Credentials are sealed with the secret key and
+//! only ever leave this module decrypted on their way into a plugin call.
+
+use std::collections::BTreeMap;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{now_micros, Db};
+use crate::plugin::types::Channel;
+use crate::secrets::{SecretBox, UnsealError};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChannelAccount {
+    pub id: String,
+    pub workspace_id: String,
+    pub provider: String,
+    pub name: String,
+    #[serde(skip)]
+    pub channel_key: String,
+    pub provider_account_id: String,
+    pub display_name: String,
+    pub status: String,
+    pub last_error: Option<String>,
+    /// Non-secret configuration fields.
+    pub config: serde_json::Value,
+    #[serde(skip)]
+    pub sealed_config: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// What is sealed: the full configuration and the webhook secret.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SealedConfig {
+    pub config: BTreeMap<String, String>,
+    pub webhook_secret: String,
+}
+
+pub struct NewChannel {
+    pub id: String,
+    pub workspace_id: String,
+    pub provider: String,
+    pub name: String,
+    pub channel_key: String,
+    pub provider_account_id: String,
+    pub display_name: String,
+    pub public_config: serde_json::Value,
+    pub sealed: SealedConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("this {0} account is already connected")]
+    AlreadyConnected(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, last_error, public_config, sealed_config, created_at";
+
+fn from_row(row: &SqliteRow) -> ChannelAccount {
+    let public: String = row.get("public_config");
+    ChannelAccount {
+        id: row.get("id"),
+        workspace_id: row.get("workspace_id"),
+        provider: row.get("provider"),
+        name: row.get("name"),
+        channel_key: row.get("channel_key"),
+        provider_account_id: row.get("provider_account_id"),
+        display_name: row.get("display_name"),
+        status: row.get("status"),
+        last_error: row.get("last_error"),
+        config: serde_json::from_str(&public).unwrap_or_default(),
+        sealed_config: row.get("sealed_config"),
+        created_at: row.get("created_at"),
+    }
+}
+
+pub async fn insert(
+    db: &Db,
+    secrets: &SecretBox,
+    new: NewChannel,
+) -> Result<ChannelAccount, ChannelError> {
+    let sealed_json = serde_json::to_vec(&new.sealed).expect("a string map always serializes");
+    let sealed = secrets.seal(&sealed_json, &new.id);
+    let result = sqlx::query(
+        "INSERT INTO channel_accounts (id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, public_config, sealed_config, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?, ?, ?)",
+    )
+    .bind(&new.id)
+    .bind(&new.workspace_id)
+    .bind(&new.provider)
+    .bind(&new.name)
+    .bind(&new.channel_key)
+    .bind(&new.provider_account_id)
+    .bind(&new.display_name)
+    .bind(new.public_config.to_string())
+    .bind(sealed)
+    .bind(now_micros())
+    .execute(&db.write)
+    .await;
+    match result {
+        Ok(_) => Ok(get(db, &new.id).await?.expect("inserted above")),
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            Err(ChannelError::AlreadyConnected(new.provider))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<ChannelAccount>, sqlx::Error> {
+    let query =
+        format!("SELECT {COLUMNS} FROM channel_accounts WHERE id = ? AND deleted_at IS NULL");
+    Ok(sqlx::query(&query)
+        .bind(id)
+        .fetch_optional(&db.read)
+        .await?
+        .as_ref()
+        .map(from_row))
+}
+
+pub async fn by_key(
+    db: &Db,
+    provider: &str,
+    channel_key: &str,
+) -> Result<Option<ChannelAccount>, sqlx::Error> {
+    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE channel_key = ? AND provider = ? AND deleted_at IS NULL");
+    Ok(sqlx::query(&query)
+        .bind(channel_key)
+        .bind(provider)
+        .fetch_optional(&db.read)
+        .await?
+        .as_ref()
+        .map(from_row))
+}
+
+pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<ChannelAccount>, sqlx::Error> {
+    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY created_at");
+    Ok(sqlx::query(&query)
+        .bind(workspace_id)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
+}
+
+/// Marks a channel deleted; its conversations and messages stay readable.
+pub async fn delete(db: &Db, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("UPDATE channel_accounts SET deleted_at = ?, status = 'disconnected' WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL")
+        .bind(now_micros())
+        .bind(id)
+        .bind(workspace_id)
+        .execute(&db.write)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+pub async fn set_status(
+    db: &Db,
+    id: &str,
+    status: &str,
+    last_error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channel_accounts SET status = ?, last_error = ? WHERE id = ?")
+        .bind(status)
+        .bind(last_error)
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
+impl ChannelAccount {
+    pub fn webhook_url(&self, public_url: &str) -> String {
+        format!(
+            "{public_url}/webhooks/{}/{}",
+            self.provider, self.channel_key
+        )
+    }
+
+    pub fn unseal(&self, secrets: &SecretBox) -> Result<SealedConfig, UnsealError> {
+        let plain = secrets.open(&self.sealed_config, &self.id)?;
+        serde_json::from_slice(&plain).map_err(|_| UnsealError)
+    }
+
+    /// The channel as a plugin call sees it, secrets included.
+    pub fn to_plugin(&self, secrets: &SecretBox, public_url: &str) -> Result<Channel, UnsealError> {
+        let sealed = self.unseal(secrets)?;
+        Ok(Channel {
+            id: self.id.clone(),
+            workspace_id: self.workspace_id.clone(),
+            provider_account_id: self.provider_account_id.clone(),
+            config: sealed.config.into_iter().collect(),
+            webhook_secret: sealed.webhook_secret,
+            webhook_url: self.webhook_url(public_url),
+        })
+    }
+}

@@ -1,0 +1,345 @@
+//! What the operator API reads and writes: conversations, messages, contacts,
+//! and outbound replies with their delivery status.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{new_id, now_micros, rfc3339, Db};
+
+#[derive(Debug, Serialize)]
+pub struct ContactRef {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastMessage {
+    pub text: Option<String>,
+    pub direction: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub channel_id: String,
+    pub provider: String,
+    pub kind: String,
+    pub title: Option<String>,
+    pub contact: ContactRef,
+    pub status: String,
+    pub last_message: Option<LastMessage>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub conversation_id: String,
+    pub direction: String,
+    pub text: Option<String>,
+    pub attachments: serde_json::Value,
+    pub provider_message_id: Option<String>,
+    pub reply_to: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub reactions: serde_json::Value,
+    pub sender: Option<ContactRef>,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub deleted_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    pub channel_id: String,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContactView {
+    pub id: String,
+    pub name: Option<String>,
+    pub identities: Vec<IdentityView>,
+    pub created_at: String,
+}
+
+/// The workspace a conversation belongs to (for access checks).
+pub async fn conversation_workspace(
+    db: &Db,
+    conversation_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT workspace_id FROM conversations WHERE id = ?")
+        .bind(conversation_id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+pub async fn conversations(
+    db: &Db,
+    workspace_id: &str,
+    limit: i64,
+) -> Result<Vec<ConversationView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.channel_account_id, ch.provider, c.kind, c.title, c.contact_id, ct.name AS contact_name,
+                c.status, c.created_at,
+                m.text AS last_text, m.direction AS last_direction, m.created_at AS last_created_at
+         FROM conversations c
+         JOIN channel_accounts ch ON ch.id = c.channel_account_id
+         JOIN contacts ct ON ct.id = c.contact_id
+         LEFT JOIN messages m ON m.id = (
+             SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
+         WHERE c.workspace_id = ?
+         ORDER BY COALESCE(c.last_message_at, c.created_at) DESC
+         LIMIT ?",
+    )
+    .bind(workspace_id)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ConversationView {
+            id: row.get("id"),
+            channel_id: row.get("channel_account_id"),
+            provider: row.get("provider"),
+            kind: row.get("kind"),
+            title: row.get("title"),
+            contact: ContactRef {
+                id: row.get("contact_id"),
+                name: row.get("contact_name"),
+            },
+            status: row.get("status"),
+            last_message: row
+                .get::<Option<String>, _>("last_direction")
+                .map(|direction| LastMessage {
+                    text: row.get("last_text"),
+                    direction,
+                    created_at: rfc3339(row.get("last_created_at")),
+                }),
+            created_at: rfc3339(row.get("created_at")),
+        })
+        .collect())
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.direction, m.text, m.attachments, m.provider_message_id, m.reply_to,
+    m.status, m.error, m.reactions, m.created_at, m.edited_at, m.deleted_at,
+    ci.contact_id AS sender_contact_id, COALESCE(ci.display_name, ci.username) AS sender_name";
+
+fn message_from_row(row: &SqliteRow) -> MessageView {
+    let json = |column: &str| {
+        serde_json::from_str(&row.get::<String, _>(column))
+            .unwrap_or(serde_json::Value::Array(vec![]))
+    };
+    MessageView {
+        id: row.get("id"),
+        conversation_id: row.get("conversation_id"),
+        direction: row.get("direction"),
+        text: row.get("text"),
+        attachments: json("attachments"),
+        provider_message_id: row.get("provider_message_id"),
+        reply_to: row.get("reply_to"),
+        status: row.get("status"),
+        error: row.get("error"),
+        reactions: json("reactions"),
+        sender: row
+            .get::<Option<String>, _>("sender_contact_id")
+            .map(|id| ContactRef {
+                id,
+                name: row.get("sender_name"),
+            }),
+        created_at: rfc3339(row.get("created_at")),
+        edited_at: row.get::<Option<i64>, _>("edited_at").map(rfc3339),
+        deleted_at: row.get::<Option<i64>, _>("deleted_at").map(rfc3339),
+    }
+}
+
+pub async fn messages(
+    db: &Db,
+    conversation_id: &str,
+    limit: i64,
+) -> Result<Vec<MessageView>, sqlx::Error> {
+    let query = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN contact_identities ci ON ci.id = m.sender_identity_id
+         WHERE m.conversation_id = ? ORDER BY m.created_at, m.id LIMIT ?"
+    );
+    let rows = sqlx::query(&query)
+        .bind(conversation_id)
+        .bind(limit)
+        .fetch_all(&db.read)
+        .await?;
+    Ok(rows.iter().map(message_from_row).collect())
+}
+
+pub async fn message(db: &Db, message_id: &str) -> Result<Option<MessageView>, sqlx::Error> {
+    let query = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN contact_identities ci ON ci.id = m.sender_identity_id WHERE m.id = ?"
+    );
+    Ok(sqlx::query(&query)
+        .bind(message_id)
+        .fetch_optional(&db.write)
+        .await?
+        .as_ref()
+        .map(message_from_row))
+}
+
+pub async fn contacts(
+    db: &Db,
+    workspace_id: &str,
+    limit: i64,
+) -> Result<Vec<ContactView>, sqlx::Error> {
+    let contacts = sqlx::query("SELECT id, name, created_at FROM contacts WHERE workspace_id = ? ORDER BY created_at DESC LIMIT ?")
+        .bind(workspace_id)
+        .bind(limit)
+        .fetch_all(&db.read)
+        .await?;
+    let identities = sqlx::query(
+        "SELECT ci.contact_id, ci.channel_account_id, ci.provider, ci.provider_user_id, ci.username, ci.display_name
+         FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE c.workspace_id = ?",
+    )
+    .bind(workspace_id)
+    .fetch_all(&db.read)
+    .await?;
+    Ok(contacts
+        .iter()
+        .map(|row| {
+            let id: String = row.get("id");
+            let identities = identities
+                .iter()
+                .filter(|identity| identity.get::<String, _>("contact_id") == id)
+                .map(|identity| IdentityView {
+                    channel_id: identity.get("channel_account_id"),
+                    provider: identity.get("provider"),
+                    provider_user_id: identity.get("provider_user_id"),
+                    username: identity.get("username"),
+                    display_name: identity.get("display_name"),
+                })
+                .collect();
+            ContactView {
+                id,
+                name: row.get("name"),
+                identities,
+                created_at: rfc3339(row.get("created_at")),
+            }
+        })
+        .collect())
+}
+
+/// What the outbound worker needs to deliver a reply.
+#[derive(Debug)]
+pub struct OutboundWork {
+    pub message_id: String,
+    pub channel_id: String,
+    pub thread_id: String,
+    pub recipient_id: String,
+    pub text: Option<String>,
+    pub reply_to: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+}
+
+/// Stores an operator reply as pending. Returns its id and channel, or None
+/// when the conversation does not exist.
+pub async fn insert_reply(
+    db: &Db,
+    conversation_id: &str,
+    text: &str,
+    reply_to: Option<&str>,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let channel: Option<String> =
+        sqlx::query_scalar("SELECT channel_account_id FROM conversations WHERE id = ?")
+            .bind(conversation_id)
+            .fetch_optional(&db.read)
+            .await?;
+    let Some(channel_id) = channel else {
+        return Ok(None);
+    };
+    let id = new_id();
+    let now = now_micros();
+    let mut tx = db.write.begin().await?;
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, channel_account_id, direction, text, reply_to, status, created_at)
+         VALUES (?, ?, ?, 'out', ?, ?, 'pending', ?)",
+    )
+    .bind(&id)
+    .bind(conversation_id)
+    .bind(&channel_id)
+    .bind(text)
+    .bind(reply_to)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE conversations SET last_message_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some((id, channel_id)))
+}
+
+pub async fn outbound_work(db: &Db, message_id: &str) -> Result<Option<OutboundWork>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT m.id, m.channel_account_id, c.provider_thread_id, ci.provider_user_id AS recipient, m.text, m.reply_to, m.status, m.attempts
+         FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id
+         LEFT JOIN contact_identities ci ON ci.contact_id = c.contact_id AND ci.channel_account_id = c.channel_account_id
+         WHERE m.id = ? AND m.direction = 'out'",
+    )
+    .bind(message_id)
+    .fetch_optional(&db.write)
+    .await?;
+    Ok(row.map(|row| {
+        let thread_id: String = row.get("provider_thread_id");
+        OutboundWork {
+            message_id: row.get("id"),
+            channel_id: row.get("channel_account_id"),
+            recipient_id: row
+                .get::<Option<String>, _>("recipient")
+                .unwrap_or_else(|| thread_id.clone()),
+            thread_id,
+            text: row.get("text"),
+            reply_to: row.get("reply_to"),
+            status: row.get("status"),
+            attempts: row.get("attempts"),
+        }
+    }))
+}
+
+pub async fn mark_sent(
+    db: &Db,
+    message_id: &str,
+    provider_message_id: &str,
+) -> Result<(), sqlx::Error> {
+    // A status webhook may have raced ahead and created nothing (it matches
+    // on provider id, which is only known now); sent never overrides later states.
+    sqlx::query("UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END, provider_message_id = ?, error = NULL, sent_at = ?, attempts = attempts + 1 WHERE id = ?")
+        .bind(provider_message_id)
+        .bind(now_micros())
+        .bind(message_id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending'")
+        .bind(reason)
+        .bind(message_id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
+pub async fn note_attempt(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET error = ?, attempts = attempts + 1 WHERE id = ?")
+        .bind(reason)
+        .bind(message_id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}

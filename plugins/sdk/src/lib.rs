@@ -1,0 +1,118 @@
+//! The guest SDK for Switchboard provider plugins.
+//!
+//! A plugin implements [`Provider`] (every method but [`Provider::manifest`]
+//! has a default that answers "not supported") and calls
+//! [`register_provider!`] once. The generated WIT bindings stay private to
+//! this crate; plugins see the explicit list of types re-exported below.
+//!
+//! ```ignore
+//! #[derive(Default)]
+//! struct Echo;
+//! impl switchboard_plugin_sdk::Provider for Echo {
+//!     fn manifest(&self) -> Manifest { /* ... */ }
+//! }
+//! switchboard_plugin_sdk::register_provider!(Echo);
+//! ```
+
+mod adapter;
+pub mod channel;
+pub mod crypto;
+pub mod http;
+pub mod log;
+pub mod request;
+
+#[doc(hidden)]
+pub mod wit {
+    wit_bindgen::generate!({
+        world: "provider",
+        path: "../../wit/v0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_provider",
+        default_bindings_module: "switchboard_plugin_sdk::wit",
+        generate_all,
+    });
+}
+
+#[doc(hidden)]
+pub use adapter::Adapter;
+pub use serde_json as json;
+pub use wit::switchboard::provider::types::{
+    Attachment, AttachmentKind, Capabilities, Channel, ConfigField, ConnectError, ConnectRequest,
+    Connected, DeliveryState, Event, EventBody, FetchedAttachment, HttpResponse, IncomingRequest,
+    Limits, Message, MessageRef, NormalizeError, OutboundAttachment, OutboundMessage, Participant,
+    PluginManifest as Manifest, Reaction, Rejection, Routing, RoutingMode, SendError, Sent,
+    StatusUpdate, Thread, ThreadKind, Verdict,
+};
+
+/// The contract version this SDK builds against. `register_provider!` writes
+/// it into the component's `switchboard:contract-version` custom section so
+/// the host can refuse an incompatible plugin before compiling it.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// What a provider plugin implements.
+///
+/// One instance serves one call at a time; the host may discard it after any
+/// call, so keep no state you cannot lose.
+pub trait Provider: Default + Send + Sync + 'static {
+    fn manifest(&self) -> Manifest;
+
+    fn connect(&self, _request: ConnectRequest) -> Result<Connected, ConnectError> {
+        Err(ConnectError::InvalidConfig(
+            "this provider cannot be connected from Switchboard".into(),
+        ))
+    }
+
+    fn disconnect(&self, _channel: Channel) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn route(&self, _request: IncomingRequest) -> Routing {
+        Routing::Unroutable("this provider uses per-account webhook URLs".into())
+    }
+
+    fn verify(&self, channel: Channel, request: IncomingRequest) -> Verdict;
+
+    fn normalize(
+        &self,
+        channel: Channel,
+        request: IncomingRequest,
+    ) -> Result<Vec<Event>, NormalizeError>;
+
+    fn send(&self, _channel: Channel, _message: OutboundMessage) -> Result<Sent, SendError> {
+        Err(SendError::Permanent(
+            "this provider does not send messages".into(),
+        ))
+    }
+
+    fn fetch_attachment(
+        &self,
+        _channel: Channel,
+        _provider_ref: String,
+    ) -> Result<FetchedAttachment, SendError> {
+        Err(SendError::Permanent(
+            "this provider cannot download attachments".into(),
+        ))
+    }
+}
+
+/// Exports `$provider` (a type implementing [`Provider`]) as the component's
+/// `provider-api`, and stamps the contract version into the component.
+#[macro_export]
+macro_rules! register_provider {
+    ($provider:ty) => {
+        #[used]
+        #[link_section = "switchboard:contract-version"]
+        static __SWITCHBOARD_CONTRACT_VERSION: [u8; $crate::CONTRACT_VERSION.len()] = {
+            let bytes = $crate::CONTRACT_VERSION.as_bytes();
+            let mut out = [0u8; $crate::CONTRACT_VERSION.len()];
+            let mut i = 0;
+            while i < out.len() {
+                out[i] = bytes[i];
+                i += 1;
+            }
+            out
+        };
+        type __SwitchboardAdapter = $crate::Adapter<$provider>;
+        $crate::wit::export_provider!(__SwitchboardAdapter with_types_in $crate::wit);
+    };
+}

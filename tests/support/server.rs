@@ -1,0 +1,305 @@
+//! Runs the real `switchboard` binary: start, readiness, kill -9, restart on
+//! the same data directory and port, and the admin CLI with the same settings.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+
+use super::built_plugin;
+
+/// How long a fresh process may take to answer 200 on /readyz.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which plugins the server loads.
+#[derive(Clone, Copy, Debug)]
+pub enum Plugins {
+    /// `<workspace>/target/plugins`, as built by scripts/build-plugins.sh.
+    Production,
+    /// A temporary folder with telegram.wasm and the chaos test plugin.
+    WithChaos,
+}
+
+/// The ids `switchboard admin bootstrap` printed.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    pub workspace_id: String,
+    pub user_id: String,
+}
+
+pub struct Server {
+    port: u16,
+    base_url: String,
+    /// Holds `data/` (SWITCHBOARD_DATA_DIR), `server.log` and, for
+    /// [`Plugins::WithChaos`], `plugins/`.
+    root: TempDir,
+    plugins_dir: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Server {
+    /// Starts a server on a free loopback port and waits until it is ready.
+    pub async fn start(plugins: Plugins) -> Server {
+        let root = tempfile::Builder::new()
+            .prefix("switchboard-e2e-")
+            .tempdir()
+            .expect("create a temporary directory");
+        std::fs::create_dir_all(root.path().join("data")).expect("create the data dir");
+        let plugins_dir = match plugins {
+            Plugins::Production => {
+                let telegram = built_plugin("plugins/telegram.wasm");
+                telegram.parent().unwrap().to_path_buf()
+            }
+            Plugins::WithChaos => {
+                let dir = root.path().join("plugins");
+                std::fs::create_dir_all(&dir).expect("create the plugins dir");
+                for source in [
+                    built_plugin("plugins/telegram.wasm"),
+                    built_plugin("test-plugins/chaos.wasm"),
+                ] {
+                    let target = dir.join(source.file_name().unwrap());
+                    std::fs::copy(&source, &target).unwrap_or_else(|e| {
+                        panic!("copy {} to {}: {e}", source.display(), target.display())
+                    });
+                }
+                dir
+            }
+        };
+        let port = free_port();
+        let mut server = Server {
+            port,
+            base_url: format!("http://127.0.0.1:{port}"),
+            root,
+            plugins_dir,
+            child: None,
+            starts: 0,
+        };
+        server.spawn_until_ready(1).await;
+        server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:<port>`, also the SWITCHBOARD_PUBLIC_URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.root.path().join("server.log")
+    }
+
+    /// The binary with the same environment as the server (for the admin CLI).
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command
+            .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("SWITCHBOARD_DATA_DIR", self.data_dir())
+            .env("SWITCHBOARD_PLUGINS_DIR", &self.plugins_dir)
+            .env("SWITCHBOARD_PUBLIC_URL", &self.base_url)
+            .env("RUST_LOG", "info")
+            // Everything in the suite is on loopback; never route it through a proxy.
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// `switchboard admin bootstrap`; panics unless it succeeds and prints the ids.
+    pub async fn bootstrap(&self, email: &str, password: &str, workspace: &str) -> Bootstrap {
+        let output = self
+            .command()
+            .args([
+                "admin",
+                "bootstrap",
+                "--email",
+                email,
+                "--password",
+                password,
+            ])
+            .args(["--workspace", workspace])
+            .output()
+            .await
+            .expect("run switchboard admin bootstrap");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "admin bootstrap failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+            output.status
+        );
+        // Logs may share stdout: take the last line that is the expected JSON.
+        let printed = stdout
+            .lines()
+            .rev()
+            .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+            .find(|v| v.get("workspace_id").is_some())
+            .or_else(|| serde_json::from_str::<Value>(stdout.trim()).ok())
+            .unwrap_or_else(|| panic!("admin bootstrap printed no JSON:\n{stdout}\n{stderr}"));
+        let field = |name: &str| {
+            super::str_of(&printed, name)
+                .unwrap_or_else(|| panic!("admin bootstrap printed no {name}: {printed}"))
+        };
+        Bootstrap {
+            workspace_id: field("workspace_id"),
+            user_id: field("user_id"),
+        }
+    }
+
+    /// SIGKILL, then reap the process. Nothing is flushed or drained.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            self.note("killed with SIGKILL");
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Starts the binary again on the same data dir and port (killing the
+    /// current process first, if any) and waits until it is ready.
+    pub async fn restart(&mut self) {
+        self.kill().await;
+        // The port may take a moment to be bindable again: allow a few tries.
+        self.spawn_until_ready(3).await;
+    }
+
+    /// The last `lines` lines the server printed (all runs, in order).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read(self.log_path())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    async fn spawn_until_ready(&mut self, attempts: u32) {
+        let mut failure = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            self.spawn();
+            match self.wait_ready().await {
+                Ok(()) => return,
+                Err(reason) => {
+                    failure = reason;
+                    self.kill().await;
+                }
+            }
+        }
+        panic!(
+            "switchboard did not become ready: {failure}\n--- server log tail ---\n{}",
+            self.log_tail(100)
+        );
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        self.note(&format!("start #{}", self.starts));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open the server log");
+        let stderr = log.try_clone().expect("clone the log handle");
+        let child = self
+            .command()
+            .arg("serve")
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "spawn {}: {e}",
+                    Path::new(env!("CARGO_BIN_EXE_switchboard")).display()
+                )
+            });
+        self.child = Some(child);
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), String> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let url = self.url("/readyz");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("the process exited early with {status}"));
+                }
+            }
+            if let Ok(resp) = client.get(&url).send().await {
+                if resp.status().as_u16() == 200 {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "GET /readyz did not answer 200 in {READY_TIMEOUT:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Writes a marker line into the server log, to tell runs apart.
+    fn note(&self, what: &str) {
+        if let Ok(mut log) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+        {
+            let _ = writeln!(log, "===== e2e harness: {what} =====");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- switchboard log tail ({}) ---\n{}\n--- end of log ---",
+                self.log_path().display(),
+                self.log_tail(120)
+            );
+        }
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().unwrap().port()
+}
