@@ -2,6 +2,7 @@
 //! `/webhooks`, and health/metrics. `router(state)` builds it without a
 //! socket, so tests can drive it directly.
 
+pub mod attachments;
 pub mod auth;
 pub mod channels;
 pub mod error;

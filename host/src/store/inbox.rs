@@ -343,3 +343,41 @@ pub async fn note_attempt(db: &Db, message_id: &str, reason: &str) -> Result<(),
         .await?;
     Ok(())
 }
+
+/// Where an inbound attachment can be fetched: its channel, workspace and
+/// the plugin reference, with the stored file name and type.
+pub struct AttachmentSource {
+    pub workspace_id: String,
+    pub channel_id: String,
+    pub provider_ref: String,
+    pub file_name: Option<String>,
+    pub mime_type: Option<String>,
+}
+
+pub async fn attachment_source(db: &Db, message_id: &str, index: usize) -> Result<Option<AttachmentSource>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT c.workspace_id, m.channel_account_id, m.attachments FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+    )
+    .bind(message_id)
+    .fetch_optional(&db.read)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let attachments: Vec<serde_json::Value> =
+        serde_json::from_str(&row.get::<String, _>("attachments")).unwrap_or_default();
+    let Some(attachment) = attachments.get(index) else {
+        return Ok(None);
+    };
+    let text = |key: &str| attachment[key].as_str().filter(|value| !value.is_empty()).map(str::to_string);
+    let Some(provider_ref) = text("provider_ref") else {
+        return Ok(None);
+    };
+    Ok(Some(AttachmentSource {
+        workspace_id: row.get("workspace_id"),
+        channel_id: row.get("channel_account_id"),
+        provider_ref,
+        file_name: text("file_name"),
+        mime_type: text("mime_type"),
+    }))
+}

@@ -91,8 +91,8 @@ impl Provider for Chaos {
 
     fn verify(&self, channel: Channel, request: IncomingRequest) -> Verdict {
         let word = String::from_utf8_lossy(&request.body).trim().to_string();
-        if word.starts_with("verify-") {
-            if let Err(reason) = misbehave(&word["verify-".len()..], &channel) {
+        if let Some(misbehaviour) = word.strip_prefix("verify-") {
+            if let Err(reason) = misbehave(misbehaviour, &channel) {
                 return Verdict::reject(400, reason);
             }
         }
