@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use support::api::Api;
 use support::fake_telegram::updates::{self, ANNA_CHAT};
+use support::fake_telegram::{FILE_BYTES, FILE_PATH};
 use support::{eventually, pretty, str_of, Channel, Env, BOT_ID, BOT_TOKEN, PROCESSING_TIMEOUT};
 
 /// The part of the token that must never come back out of the API.
@@ -750,4 +752,111 @@ async fn a_deleted_channel_stops_accepting_webhooks() {
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(env.api.conversations(env.ws()).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_downloads_through_the_plugin() {
+    let env = Env::start().await;
+    let channel = env.connect_telegram("Support").await;
+    env.hooks
+        .telegram(
+            &channel.webhook_url,
+            Some(channel.secret()),
+            &updates::anna_photo_reply(),
+        )
+        .await
+        .expect(200, "deliver the photo update");
+    let conversation = env.wait_conversation(&channel.id, "Anna").await;
+    let conversation_id = str_of(&conversation, "id").unwrap();
+    let messages = env.wait_message_text(&conversation_id, "this one").await;
+    let photo = messages
+        .iter()
+        .find(|m| m["text"] == "this one")
+        .expect("the photo message");
+    assert_eq!(
+        photo["attachments"][0]["provider_ref"], "AgAC..l",
+        "{photo:#}"
+    );
+    let message_id = str_of(photo, "id").expect("the message has an id");
+    let path = format!("/api/v1/messages/{message_id}/attachments/0");
+
+    // The body is binary: read it with a client of our own, with the session token.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let token = env.api.token().expect("the API client is logged in");
+    let resp = http
+        .get(env.server.url(&path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.expect("read the attachment");
+    assert_eq!(
+        status,
+        200,
+        "GET {path} answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(&body[..], FILE_BYTES, "the bytes the file server served");
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(
+        content_type,
+        Some("image/jpeg"),
+        "the type comes from the file_path extension, not the file server: {headers:#?}"
+    );
+    assert_eq!(
+        headers
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff"),
+        "{headers:#?}"
+    );
+    assert_no_token("the attachment headers", &format!("{headers:?}"));
+
+    // One getFile for the largest size, one download of the path it named.
+    let get_file = env.fake.calls("getFile");
+    assert_eq!(get_file.len(), 1, "{get_file:#?}");
+    assert_eq!(get_file[0].token, BOT_TOKEN, "{get_file:#?}");
+    assert_eq!(get_file[0].body["file_id"], "AgAC..l", "{get_file:#?}");
+    let downloads = env.fake.downloads();
+    assert_eq!(downloads.len(), 1, "{downloads:#?}");
+    assert_eq!(downloads[0].token, BOT_TOKEN, "{downloads:#?}");
+    assert_eq!(downloads[0].body["file_path"], FILE_PATH, "{downloads:#?}");
+
+    // The photo has one attachment; another message id has none.
+    env.api
+        .get(&format!("/api/v1/messages/{message_id}/attachments/1"))
+        .await
+        .expect_error(404, "an attachment index out of range");
+    env.api
+        .get("/api/v1/messages/no-such-message/attachments/0")
+        .await
+        .expect_error(404, "an unknown message");
+
+    // Without a session there is nothing to download.
+    let anonymous = Api::new(env.server.base_url());
+    anonymous
+        .get(&path)
+        .await
+        .expect_error(401, "an attachment without a token");
+    let resp = http
+        .get(env.server.url(&path))
+        .bearer_auth("not-a-session")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(resp.status().as_u16(), 401, "an unknown bearer token");
+
+    assert_eq!(
+        env.fake.calls("getFile").len(),
+        1,
+        "refused requests never reach the provider"
+    );
 }

@@ -74,7 +74,7 @@ fn host_channel() -> host::Channel {
 }
 
 fn native(iterations: usize) -> (Figures, usize) {
-    let telegram = Telegram::default();
+    let telegram = Telegram;
     let channel = switchboard_plugin_sdk::Channel {
         id: "channel-1".into(),
         workspace_id: "workspace-1".into(),
@@ -122,7 +122,11 @@ fn wasm(
         let request = &requests[i % requests.len()];
         let started = Instant::now();
         if i % calls_per_instance == 0 {
-            session = Some(plugin.session(&channel.config).expect("channel config is valid"));
+            session = Some(
+                plugin
+                    .session(&channel.config)
+                    .expect("channel config is valid"),
+            );
         }
         let result = session
             .as_mut()
@@ -152,7 +156,11 @@ fn main() -> anyhow::Result<()> {
     let _context = runtime.enter();
     let engine = PluginEngine::new()?;
     let pooling = engine.pooling;
-    let loader = Loader::new(engine, switchboard::app::http_client()?, OperatorLimits::default())?;
+    let loader = Loader::new(
+        engine,
+        switchboard::app::http_client()?,
+        OperatorLimits::default(),
+    )?;
     let loading = Instant::now();
     let plugin = loader
         .load_file(&component)
@@ -168,7 +176,12 @@ fn main() -> anyhow::Result<()> {
     let (native, native_events) = native(iterations);
     let runs = [
         wasm(&plugin, "wasm, fresh instance per call", iterations, 1),
-        wasm(&plugin, "wasm, instance per 256-call batch", iterations, BATCH),
+        wasm(
+            &plugin,
+            "wasm, instance per 256-call batch",
+            iterations,
+            BATCH,
+        ),
         wasm(&plugin, "wasm, one reused instance", iterations, usize::MAX),
     ];
     for (figures, events) in &runs {

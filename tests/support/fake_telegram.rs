@@ -2,6 +2,10 @@
 //! JSON, urlencoded or query parameters. Records every call; answers from a
 //! per-method script first, then with sensible defaults.
 //!
+//! Also the file server, `GET /file/bot<token>/<file_path>`: it serves
+//! [`FILE_BYTES`] at [`FILE_PATH`], the path `getFile` hands out, and records
+//! each download as a call of the pseudo-method [`FILE_DOWNLOAD`].
+//!
 //! Also builders for the Update payloads the tests post to webhooks.
 
 use std::collections::{HashMap, VecDeque};
@@ -11,15 +15,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
 
 /// The first message_id sendMessage hands out; each call adds one.
 pub const FIRST_MESSAGE_ID: i64 = 1000;
+
+/// The `file_path` getFile answers for any file_id.
+pub const FILE_PATH: &str = "photos/file_1.jpg";
+/// What the file server answers for [`FILE_PATH`] (not valid UTF-8 on purpose).
+pub const FILE_BYTES: &[u8] = b"\xFF\xD8\xFF fake jpeg";
+/// The `method` of the calls that record file server downloads.
+pub const FILE_DOWNLOAD: &str = "file";
 
 /// One request the fake received, with what it answered.
 #[derive(Clone, Debug)]
@@ -61,6 +73,7 @@ impl FakeTelegram {
             ..Shared::default()
         });
         let app = Router::new()
+            .route("/file/{bot}/{*path}", get(download))
             .fallback(handle)
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -93,6 +106,11 @@ impl FakeTelegram {
             .into_iter()
             .filter(|c| c.method.eq_ignore_ascii_case(method))
             .collect()
+    }
+
+    /// Downloads from the file server so far; `body["file_path"]` is the path asked for.
+    pub fn downloads(&self) -> Vec<Call> {
+        self.calls(FILE_DOWNLOAD)
     }
 
     /// Waits until at least `count` calls of `method` arrived; returns them all.
@@ -270,6 +288,43 @@ async fn handle(
     (status, axum::Json(response)).into_response()
 }
 
+/// The file server: `/file/bot<token>/<file_path>`. Like Telegram's, it
+/// answers `application/octet-stream` whatever the file is.
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path((bot, file_path)): Path<(String, String)>,
+) -> Response {
+    let token = bot.strip_prefix("bot").unwrap_or_default().to_string();
+    let valid_token = token
+        .split_once(':')
+        .is_some_and(|(digits, _)| digits.parse::<i64>().is_ok());
+    let (status, response) = if !valid_token {
+        (401, unauthorized())
+    } else if file_path == FILE_PATH {
+        (200, json!({"served_bytes": FILE_BYTES.len()}))
+    } else {
+        (404, not_found())
+    };
+    shared.calls.lock().unwrap().push(Call {
+        method: FILE_DOWNLOAD.to_string(),
+        token,
+        http_method: "GET".to_string(),
+        body: json!({"file_path": file_path}),
+        status,
+        response: response.clone(),
+        at: Instant::now(),
+    });
+    if status == 200 {
+        return (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            FILE_BYTES,
+        )
+            .into_response();
+    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(response)).into_response()
+}
+
 fn default_answer(shared: &Shared, token: &str, method: &str, params: &Value) -> (u16, Value) {
     let bot_id = token
         .split_once(':')
@@ -286,6 +341,21 @@ fn default_answer(shared: &Shared, token: &str, method: &str, params: &Value) ->
             }}),
         ),
         "setwebhook" | "deletewebhook" => (200, json!({"ok": true, "result": true})),
+        "getfile" => match params["file_id"].as_str() {
+            Some(file_id) if !file_id.is_empty() => (
+                200,
+                json!({"ok": true, "result": {
+                    "file_id": file_id,
+                    "file_unique_id": "u",
+                    "file_size": FILE_BYTES.len(),
+                    "file_path": FILE_PATH,
+                }}),
+            ),
+            _ => (
+                400,
+                json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"}),
+            ),
+        },
         "getwebhookinfo" => (
             200,
             json!({"ok": true, "result": {"url": "", "has_custom_certificate": false, "pending_update_count": 0}}),

@@ -21,18 +21,24 @@ pub async fn download(
     let source = inbox::attachment_source(&state.db, &message_id, index)
         .await?
         .ok_or(AppError::NotFound("attachment"))?;
-    user.require(&state, &source.workspace_id, Role::Agent).await.map_err(|error| match error {
-        AppError::NotFound(_) => AppError::NotFound("attachment"),
-        other => other,
-    })?;
+    user.require(&state, &source.workspace_id, Role::Agent)
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => AppError::NotFound("attachment"),
+            other => other,
+        })?;
     let account = channels::get(&state.db, &source.channel_id)
         .await?
-        .ok_or_else(|| AppError::Unavailable("the channel of this attachment is disconnected".into()))?;
+        .ok_or_else(|| {
+            AppError::Unavailable("the channel of this attachment is disconnected".into())
+        })?;
     let plugin = state
         .plugins
         .get(&account.provider)
         .cloned()
-        .ok_or_else(|| AppError::Unavailable(format!("no plugin `{}` is loaded", account.provider)))?;
+        .ok_or_else(|| {
+            AppError::Unavailable(format!("no plugin `{}` is loaded", account.provider))
+        })?;
     let channel = account
         .to_plugin(&state.secrets, &state.public_url)
         .map_err(|error| AppError::Internal(error.into()))?;
@@ -40,11 +46,17 @@ pub async fn download(
         Ok(Ok(fetched)) => fetched,
         Ok(Err(error)) => {
             let reason = match error {
-                SendError::Retry(_) | SendError::RateLimited(_) => "the provider is busy; try again shortly".to_string(),
-                SendError::AuthExpired(reason) => format!("the channel's authorization expired: {reason}"),
+                SendError::Retry(_) | SendError::RateLimited(_) => {
+                    "the provider is busy; try again shortly".to_string()
+                }
+                SendError::AuthExpired(reason) => {
+                    format!("the channel's authorization expired: {reason}")
+                }
                 SendError::Permanent(reason) => reason,
             };
-            return Err(AppError::Unavailable(format!("cannot download the attachment: {reason}")));
+            return Err(AppError::Unavailable(format!(
+                "cannot download the attachment: {reason}"
+            )));
         }
         Err(error) => return Err(AppError::Unavailable(error.to_string())),
     };
@@ -56,13 +68,23 @@ pub async fn download(
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     // Never let a downloaded file run as a page of ours.
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     if let Some(name) = fetched.file_name.or(source.file_name) {
-        let safe: String = name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\').collect();
+        let safe: String = name
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+            .collect();
         if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
             headers.insert(header::CONTENT_DISPOSITION, value);
         }

@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/conversations/{id}/messages",
             get(inbox::messages).post(inbox::reply),
+        )
+        .route(
+            "/messages/{id}/attachments/{index}",
+            get(attachments::download),
         );
     let webhooks = Router::new()
         .route("/{provider}", any(webhooks::routed))

@@ -188,3 +188,7 @@ impl Consumer for EmbeddedConsumer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "embedded_tests.rs"]
+mod tests;

@@ -315,15 +315,35 @@ pub async fn mark_sent(
     message_id: &str,
     provider_message_id: &str,
 ) -> Result<(), sqlx::Error> {
-    // A status webhook may have raced ahead and created nothing (it matches
-    // on provider id, which is only known now); sent never overrides later states.
-    sqlx::query("UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END, provider_message_id = ?, error = NULL, sent_at = ?, attempts = attempts + 1 WHERE id = ?")
-        .bind(provider_message_id)
-        .bind(now_micros())
-        .bind(message_id)
-        .execute(&db.write)
-        .await?;
-    Ok(())
+    let mut tx = db.write.begin().await?;
+    // The provider's echo of this very message may have been written first
+    // (as an outbound row with this provider id): fold it into ours, keeping
+    // the later delivery state it may carry.
+    let echo_status: Option<String> = sqlx::query_scalar(
+        "DELETE FROM messages WHERE direction = 'out' AND id <> ? AND provider_message_id = ?
+           AND channel_account_id = (SELECT channel_account_id FROM messages WHERE id = ?)
+         RETURNING status",
+    )
+    .bind(message_id)
+    .bind(provider_message_id)
+    .bind(message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let status = match echo_status.as_deref() {
+        Some(later @ ("delivered" | "read")) => later,
+        _ => "sent",
+    };
+    sqlx::query(
+        "UPDATE messages SET status = CASE WHEN status = 'pending' THEN ? ELSE status END, provider_message_id = ?,
+                error = NULL, sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+    )
+    .bind(status)
+    .bind(provider_message_id)
+    .bind(now_micros())
+    .bind(message_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
@@ -354,7 +374,11 @@ pub struct AttachmentSource {
     pub mime_type: Option<String>,
 }
 
-pub async fn attachment_source(db: &Db, message_id: &str, index: usize) -> Result<Option<AttachmentSource>, sqlx::Error> {
+pub async fn attachment_source(
+    db: &Db,
+    message_id: &str,
+    index: usize,
+) -> Result<Option<AttachmentSource>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT c.workspace_id, m.channel_account_id, m.attachments FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
     )
@@ -369,7 +393,12 @@ pub async fn attachment_source(db: &Db, message_id: &str, index: usize) -> Resul
     let Some(attachment) = attachments.get(index) else {
         return Ok(None);
     };
-    let text = |key: &str| attachment[key].as_str().filter(|value| !value.is_empty()).map(str::to_string);
+    let text = |key: &str| {
+        attachment[key]
+            .as_str()
+            .filter(|value| !value.is_empty())
+            .map(str::to_string)
+    };
     let Some(provider_ref) = text("provider_ref") else {
         return Ok(None);
     };

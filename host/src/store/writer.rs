@@ -422,3 +422,7 @@ impl Writer<'_> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
