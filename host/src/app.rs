@@ -7,8 +7,9 @@ use anyhow::Context;
 
 use crate::api::{self, AppState};
 use crate::bus::embedded::EmbeddedBus;
+use crate::bus::kafka::{KafkaBus, KafkaSettings};
 use crate::bus::Bus;
-use crate::config::Settings;
+use crate::config::{Role, Settings};
 use crate::metrics;
 use crate::pipeline::Pipeline;
 use crate::plugin::engine::PluginEngine;
@@ -97,16 +98,22 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.secret_key.as_deref(),
         &settings.data_dir,
     )?);
-    if settings.kafka_brokers.is_some() {
-        anyhow::bail!(
-            "SWITCHBOARD_KAFKA_BROKERS is set, but this build has only the embedded bus; unset it"
-        );
-    }
-    let bus: Arc<dyn Bus> = EmbeddedBus::start(db.clone());
     let plugins = load_plugins(&settings)?;
     if plugins.all().next().is_none() {
         tracing::warn!(dir = %settings.plugins_dir.display(), "no plugins loaded; build them with scripts/build-plugins.sh");
     }
+    let (bus, kafka): (Arc<dyn Bus>, Option<Arc<KafkaBus>>) = match &settings.kafka_brokers {
+        None => (EmbeddedBus::start(db.clone()), None),
+        Some(brokers) => {
+            let kafka = Arc::new(KafkaBus::connect(KafkaSettings {
+                brokers: brokers.clone(),
+                namespace: settings.kafka_namespace.clone(),
+                partitions: settings.kafka_partitions,
+                replication: settings.kafka_replication,
+            })?);
+            (kafka.clone(), Some(kafka))
+        }
+    };
     let public_url = settings.public_url();
     let pipeline = Pipeline {
         db: db.clone(),
@@ -115,8 +122,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         secrets: Arc::clone(&secrets),
         public_url: public_url.clone(),
     };
-    pipeline.spawn_all();
+    if let Some(kafka) = &kafka {
+        kafka
+            .ensure_topics(&pipeline.topics())
+            .await
+            .context("creating Kafka topics")?;
+    }
+    pipeline.spawn(&settings.roles);
     spawn_housekeeping(db.clone());
+    let database = db.backend;
     let state = AppState {
         db,
         bus,
@@ -124,12 +138,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         secrets,
         public_url: public_url.clone(),
     };
+    let router = if settings.runs(Role::Edge) {
+        api::router(state)
+    } else {
+        api::health_router(state)
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     let address = listener.local_addr()?;
     let ids: Vec<&str> = plugins.all().map(|plugin| plugin.id()).collect();
-    tracing::info!(%address, plugins = ?ids, startup_ms = started.elapsed().as_millis() as u64, "switchboard is listening");
+    tracing::info!(
+        %address,
+        plugins = ?ids,
+        roles = ?settings.roles,
+        bus = if kafka.is_some() { "kafka" } else { "embedded" },
+        ?database,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "switchboard is listening"
+    );
     println!("Switchboard is listening on http://{address} (public URL {public_url})");
     println!(
         "Plugins loaded: {}",
@@ -139,7 +166,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             ids.join(", ")
         }
     );
-    axum::serve(listener, api::router(state))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("switchboard stopped");

@@ -32,6 +32,30 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
 
+    /// Partitions of each topic Switchboard creates (existing topics keep theirs).
+    /// More partitions allow more processes per role.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_PARTITIONS", default_value_t = 6)]
+    pub kafka_partitions: i32,
+
+    /// Replication factor of the topics Switchboard creates.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_REPLICATION", default_value_t = 1)]
+    pub kafka_replication: i32,
+
+    /// Prefix of every topic and consumer group name (several deployments on
+    /// one cluster); empty by default.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_NAMESPACE", default_value = "")]
+    pub kafka_namespace: String,
+
+    /// Roles this process runs: any of edge (HTTP API and webhooks), inbound,
+    /// writer, outbound. Health and metrics are served whatever the roles.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ROLES",
+        value_delimiter = ',',
+        default_value = "edge,inbound,writer,outbound"
+    )]
+    pub roles: Vec<Role>,
+
     /// Directory of provider plugin components (*.wasm).
     #[arg(
         long,
@@ -63,7 +87,24 @@ pub struct Settings {
     pub plugin_max_timeout_ms: u64,
 }
 
+/// A part of the pipeline a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The operator API and the provider webhooks.
+    Edge,
+    /// Raw webhooks -> normalized events (plugin normalize).
+    Inbound,
+    /// Normalized events -> database.
+    Writer,
+    /// Replies -> provider (plugin send).
+    Outbound,
+}
+
 impl Settings {
+    pub fn runs(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!(

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod canary;
+pub mod deployment;
 pub mod fake_telegram;
 pub mod metrics;
 pub mod server;

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
 use super::built_plugin;
+use super::deployment::Deployment;
 
 /// How long a fresh process may take to answer 200 on /readyz.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +43,7 @@ pub struct Server {
     plugins_dir: PathBuf,
     child: Option<Child>,
     starts: u32,
+    deployment: Deployment,
 }
 
 impl Server {
@@ -80,6 +82,7 @@ impl Server {
             plugins_dir,
             child: None,
             starts: 0,
+            deployment: Deployment::provision().await,
         };
         server.spawn_until_ready(1).await;
         server
@@ -120,6 +123,7 @@ impl Server {
             .env("no_proxy", "127.0.0.1,localhost")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        self.deployment.apply(&mut command);
         command
     }
 

@@ -75,7 +75,7 @@ async fn append(db: &Db, group: &[(Vec<Record>, Ack)]) -> Result<(), sqlx::Error
     let mut tx = db.write.begin().await?;
     for record in group.iter().flat_map(|(records, _)| records) {
         sqlx::query(
-            "INSERT INTO bus_records (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO bus_records (topic, key, payload, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&record.topic)
         .bind(&record.key)
@@ -106,7 +106,7 @@ impl Bus for EmbeddedBus {
 
     async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError> {
         let committed: Option<i64> = sqlx::query_scalar(
-            "SELECT committed_seq FROM bus_offsets WHERE consumer_group = ? AND topic = ?",
+            "SELECT committed_seq FROM bus_offsets WHERE consumer_group = $1 AND topic = $2",
         )
         .bind(group)
         .bind(topic)
@@ -137,7 +137,7 @@ struct EmbeddedConsumer {
 
 impl EmbeddedConsumer {
     async fn fetch(&self, max: usize) -> Result<Vec<Delivery>, sqlx::Error> {
-        let rows = sqlx::query("SELECT seq, key, payload FROM bus_records WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?")
+        let rows = sqlx::query("SELECT seq, key, payload FROM bus_records WHERE topic = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(&self.topic)
             .bind(self.position)
             .bind(max as i64)
@@ -149,6 +149,7 @@ impl EmbeddedConsumer {
                 topic: self.topic.clone(),
                 key: row.get("key"),
                 payload: row.get("payload"),
+                partition: 0,
                 offset: row.get("seq"),
             })
             .collect())
@@ -175,10 +176,13 @@ impl Consumer for EmbeddedConsumer {
         Ok(records)
     }
 
-    async fn commit(&mut self, offset: i64) -> Result<(), BusError> {
+    async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError> {
+        let Some(offset) = batch.iter().map(|delivery| delivery.offset).max() else {
+            return Ok(());
+        };
         sqlx::query(
-            "INSERT INTO bus_offsets (consumer_group, topic, committed_seq) VALUES (?, ?, ?)
-             ON CONFLICT (consumer_group, topic) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
+            "INSERT INTO bus_offsets (consumer_group, topic, committed_seq) VALUES ($1, $2, $3)
+             ON CONFLICT (consumer_group, topic) DO UPDATE SET committed_seq = CASE WHEN bus_offsets.committed_seq > excluded.committed_seq THEN bus_offsets.committed_seq ELSE excluded.committed_seq END",
         )
         .bind(&self.group)
         .bind(&self.topic)

@@ -130,7 +130,7 @@ async fn a_group_resumes_after_its_committed_offset() {
     let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
     let got = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&got), ["a", "b", "c"]);
-    consumer.commit(got[2].offset).await.unwrap();
+    consumer.commit(&got[..=2]).await.unwrap();
     drop(consumer);
 
     publish(&bus, &[("k", "d"), ("k", "e")]).await;
@@ -159,8 +159,8 @@ async fn uncommitted_records_are_redelivered_and_commits_never_go_back() {
     assert_eq!(payloads(&redelivered), ["a", "b", "c"]);
 
     // Commit "b", then an older offset: the group stays after "b".
-    again.commit(redelivered[1].offset).await.unwrap();
-    again.commit(redelivered[0].offset).await.unwrap();
+    again.commit(&redelivered[..=1]).await.unwrap();
+    again.commit(&redelivered[..=0]).await.unwrap();
     drop(again);
     let mut resumed = bus.subscribe("inbound", TOPIC).await.unwrap();
     let rest = resumed.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -175,7 +175,7 @@ async fn two_groups_are_independent() {
     let mut writer = bus.subscribe("writer", TOPIC).await.unwrap();
     let seen = writer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&seen), ["a", "b"]);
-    writer.commit(seen[1].offset).await.unwrap();
+    writer.commit(&seen[..=1]).await.unwrap();
 
     let mut audit = bus.subscribe("audit", TOPIC).await.unwrap();
     let audited = audit.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -184,7 +184,7 @@ async fn two_groups_are_independent() {
         ["a", "b"],
         "another group starts at the beginning"
     );
-    audit.commit(audited[0].offset).await.unwrap();
+    audit.commit(&audited[..=0]).await.unwrap();
 
     publish(&bus, &[("k", "c")]).await;
     let mut writer = bus.subscribe("writer", TOPIC).await.unwrap();

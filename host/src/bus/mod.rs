@@ -8,6 +8,7 @@
 //! idempotent writer.
 
 pub mod embedded;
+pub mod kafka;
 
 use std::time::Duration;
 
@@ -36,7 +37,9 @@ pub struct Delivery {
     pub topic: String,
     pub key: String,
     pub payload: Vec<u8>,
-    /// Position in the topic, increasing.
+    /// Partition of the topic (always 0 on the embedded bus).
+    pub partition: i32,
+    /// Position in the partition, increasing.
     pub offset: i64,
 }
 
@@ -58,6 +61,7 @@ pub trait Consumer: Send {
     /// Up to `max` records, waiting at most `wait` for the first one.
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
 
-    /// Records everything up to and including `offset` as processed.
-    async fn commit(&mut self, offset: i64) -> Result<(), BusError>;
+    /// Records a polled batch as processed: in each partition, everything up
+    /// to and including the batch's highest offset.
+    async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError>;
 }

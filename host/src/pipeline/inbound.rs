@@ -28,9 +28,9 @@ pub async fn run(pipeline: Pipeline, provider: String) {
                 continue;
             }
         };
-        let Some(last) = batch.last().map(|delivery| delivery.offset) else {
+        if batch.is_empty() {
             continue;
-        };
+        }
         let records = process(&pipeline, &provider, &batch).await;
         // Publish, then commit: a crash in between redelivers the batch and
         // the writer's dedup absorbs the repeat.
@@ -45,7 +45,7 @@ pub async fn run(pipeline: Pipeline, provider: String) {
             &[("topic", &topic)],
             batch.len() as u64,
         );
-        if let Err(error) = consumer.commit(last).await {
+        if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, %topic, "cannot commit offset");
         }
     }

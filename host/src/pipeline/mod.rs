@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bus::{Bus, Delivery, Record};
+use crate::config::Role;
 use crate::metrics;
 use crate::plugin::PluginRegistry;
 use crate::secrets::SecretBox;
@@ -35,14 +36,34 @@ pub struct Pipeline {
 const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Pipeline {
-    /// Starts the inbound, writer and outbound workers for every loaded plugin.
-    pub fn spawn_all(&self) {
+    /// Starts the workers of the given roles (per loaded plugin for inbound
+    /// and outbound).
+    pub fn spawn(&self, roles: &[Role]) {
         for plugin in self.plugins.all() {
             let provider = plugin.id().to_string();
-            tokio::spawn(inbound::run(self.clone(), provider.clone()));
-            tokio::spawn(outbound::run(self.clone(), provider));
+            if roles.contains(&Role::Inbound) {
+                tokio::spawn(inbound::run(self.clone(), provider.clone()));
+            }
+            if roles.contains(&Role::Outbound) {
+                tokio::spawn(outbound::run(self.clone(), provider));
+            }
         }
-        tokio::spawn(writer::run(self.clone()));
+        if roles.contains(&Role::Writer) {
+            tokio::spawn(writer::run(self.clone()));
+        }
+    }
+
+    /// Every topic the loaded plugins need.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics = vec![
+            topics::NORMALIZED.to_string(),
+            topics::DEADLETTER.to_string(),
+        ];
+        for plugin in self.plugins.all() {
+            topics.push(topics::webhook(plugin.id()));
+            topics.push(topics::outbound(plugin.id()));
+        }
+        topics
     }
 }
 

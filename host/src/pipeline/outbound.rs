@@ -37,9 +37,9 @@ pub async fn run(pipeline: Pipeline, provider: String) {
                 continue;
             }
         };
-        let Some(last) = batch.last().map(|delivery| delivery.offset) else {
+        if batch.is_empty() {
             continue;
-        };
+        }
         let mut by_thread: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
         for delivery in &batch {
             by_thread
@@ -56,7 +56,7 @@ pub async fn run(pipeline: Pipeline, provider: String) {
             }
         }))
         .await;
-        if let Err(error) = consumer.commit(last).await {
+        if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, %topic, "cannot commit offset");
         }
     }

@@ -25,9 +25,9 @@ pub async fn run(pipeline: Pipeline) {
                 continue;
             }
         };
-        let Some(last) = batch.last().map(|delivery| delivery.offset) else {
+        if batch.is_empty() {
             continue;
-        };
+        }
         let mut events = Vec::with_capacity(batch.len());
         let mut poison = Vec::new();
         for delivery in &batch {
@@ -66,7 +66,7 @@ pub async fn run(pipeline: Pipeline) {
             tracing::error!(%error, "cannot dead-letter; retrying");
             tokio::time::sleep(FAILURE_BACKOFF).await;
         }
-        if let Err(error) = consumer.commit(last).await {
+        if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, "writer cannot commit offset");
         }
     }

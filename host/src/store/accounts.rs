@@ -77,29 +77,29 @@ pub async fn bootstrap(
     let hash = hash_password(password)?;
     let now = now_micros();
     let mut tx = db.write.begin().await?;
-    sqlx::query("INSERT INTO workspaces (id, name, webhook_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
+    sqlx::query("INSERT INTO workspaces (id, name, webhook_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
         .bind(new_id())
         .bind(workspace)
         .bind(random_token(16))
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let workspace_id: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE name = ?")
+    let workspace_id: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE name = $1")
         .bind(workspace)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO NOTHING")
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING")
         .bind(new_id())
         .bind(&email)
         .bind(&hash)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let user_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(&email)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES (?, ?, 'owner') ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING")
         .bind(&workspace_id)
         .bind(&user_id)
         .execute(&mut *tx)
@@ -127,7 +127,7 @@ pub async fn login(
     ttl_micros: i64,
 ) -> anyhow::Result<Option<String>> {
     let email = email.trim().to_ascii_lowercase();
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = ?")
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = $1")
         .bind(&email)
         .fetch_optional(&db.read)
         .await?;
@@ -147,7 +147,7 @@ pub async fn login(
     let token = random_token(32);
     let now = now_micros();
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash(&token))
     .bind(&user_id)
@@ -161,17 +161,19 @@ pub async fn login(
 /// The user behind a bearer token, if the session is live.
 pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash(token))
-            .bind(now_micros())
-            .fetch_optional(&db.read)
-            .await?,
+        sqlx::query_scalar(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash(token))
+        .bind(now_micros())
+        .fetch_optional(&db.read)
+        .await?,
     )
 }
 
 pub async fn role_in(db: &Db, user_id: &str, workspace_id: &str) -> anyhow::Result<Option<Role>> {
     let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = ? AND workspace_id = ?")
+        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND workspace_id = $2")
             .bind(user_id)
             .bind(workspace_id)
             .fetch_optional(&db.read)
@@ -182,14 +184,14 @@ pub async fn role_in(db: &Db, user_id: &str, workspace_id: &str) -> anyhow::Resu
 /// Whether a provider is enabled in a workspace. Providers are on by default:
 /// a loaded plugin is usable until an admin turns it off.
 pub async fn plugin_enabled(db: &Db, workspace_id: &str, plugin_id: &str) -> anyhow::Result<bool> {
-    let enabled: Option<bool> = sqlx::query_scalar(
-        "SELECT enabled FROM plugin_settings WHERE workspace_id = ? AND plugin_id = ?",
+    let enabled: Option<i64> = sqlx::query_scalar(
+        "SELECT enabled FROM plugin_settings WHERE workspace_id = $1 AND plugin_id = $2",
     )
     .bind(workspace_id)
     .bind(plugin_id)
     .fetch_optional(&db.read)
     .await?;
-    Ok(enabled.unwrap_or(true))
+    Ok(enabled.is_none_or(|flag| flag != 0))
 }
 
 pub async fn set_plugin_enabled(
@@ -199,12 +201,12 @@ pub async fn set_plugin_enabled(
     enabled: bool,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO plugin_settings (workspace_id, plugin_id, enabled, updated_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO plugin_settings (workspace_id, plugin_id, enabled, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (workspace_id, plugin_id) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
     )
     .bind(workspace_id)
     .bind(plugin_id)
-    .bind(enabled)
+    .bind(i64::from(enabled))
     .bind(now_micros())
     .execute(&db.write)
     .await?;
@@ -213,7 +215,7 @@ pub async fn set_plugin_enabled(
 
 /// Drops expired sessions; run periodically.
 pub async fn purge_sessions(db: &Db) -> anyhow::Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now_micros())
         .execute(&db.write)
         .await?

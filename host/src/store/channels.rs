@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now_micros, Db};
@@ -58,7 +58,7 @@ pub enum ChannelError {
 
 const COLUMNS: &str = "id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, last_error, public_config, sealed_config, created_at";
 
-fn from_row(row: &SqliteRow) -> ChannelAccount {
+fn from_row(row: &AnyRow) -> ChannelAccount {
     let public: String = row.get("public_config");
     ChannelAccount {
         id: row.get("id"),
@@ -85,7 +85,7 @@ pub async fn insert(
     let sealed = secrets.seal(&sealed_json, &new.id);
     let result = sqlx::query(
         "INSERT INTO channel_accounts (id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, public_config, sealed_config, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $10)",
     )
     .bind(&new.id)
     .bind(&new.workspace_id)
@@ -110,7 +110,7 @@ pub async fn insert(
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<ChannelAccount>, sqlx::Error> {
     let query =
-        format!("SELECT {COLUMNS} FROM channel_accounts WHERE id = ? AND deleted_at IS NULL");
+        format!("SELECT {COLUMNS} FROM channel_accounts WHERE id = $1 AND deleted_at IS NULL");
     Ok(sqlx::query(&query)
         .bind(id)
         .fetch_optional(&db.read)
@@ -124,7 +124,7 @@ pub async fn by_key(
     provider: &str,
     channel_key: &str,
 ) -> Result<Option<ChannelAccount>, sqlx::Error> {
-    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE channel_key = ? AND provider = ? AND deleted_at IS NULL");
+    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE channel_key = $1 AND provider = $2 AND deleted_at IS NULL");
     Ok(sqlx::query(&query)
         .bind(channel_key)
         .bind(provider)
@@ -135,7 +135,7 @@ pub async fn by_key(
 }
 
 pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<ChannelAccount>, sqlx::Error> {
-    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY created_at");
+    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY created_at");
     Ok(sqlx::query(&query)
         .bind(workspace_id)
         .fetch_all(&db.read)
@@ -147,7 +147,7 @@ pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<ChannelAccount>, sq
 
 /// Marks a channel deleted; its conversations and messages stay readable.
 pub async fn delete(db: &Db, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("UPDATE channel_accounts SET deleted_at = ?, status = 'disconnected' WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL")
+    Ok(sqlx::query("UPDATE channel_accounts SET deleted_at = $1, status = 'disconnected' WHERE id = $2 AND workspace_id = $3 AND deleted_at IS NULL")
         .bind(now_micros())
         .bind(id)
         .bind(workspace_id)
@@ -163,7 +163,7 @@ pub async fn set_status(
     status: &str,
     last_error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE channel_accounts SET status = ?, last_error = ? WHERE id = ?")
+    sqlx::query("UPDATE channel_accounts SET status = $1, last_error = $2 WHERE id = $3")
         .bind(status)
         .bind(last_error)
         .bind(id)

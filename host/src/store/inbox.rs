@@ -2,7 +2,7 @@
 //! and outbound replies with their delivery status.
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{new_id, now_micros, rfc3339, Db};
@@ -73,7 +73,7 @@ pub async fn conversation_workspace(
     db: &Db,
     conversation_id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT workspace_id FROM conversations WHERE id = ?")
+    sqlx::query_scalar("SELECT workspace_id FROM conversations WHERE id = $1")
         .bind(conversation_id)
         .fetch_optional(&db.read)
         .await
@@ -93,9 +93,9 @@ pub async fn conversations(
          JOIN contacts ct ON ct.id = c.contact_id
          LEFT JOIN messages m ON m.id = (
              SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
-         WHERE c.workspace_id = ?
+         WHERE c.workspace_id = $1
          ORDER BY COALESCE(c.last_message_at, c.created_at) DESC
-         LIMIT ?",
+         LIMIT $2",
     )
     .bind(workspace_id)
     .bind(limit)
@@ -130,7 +130,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.direction, m.text, m.a
     m.status, m.error, m.reactions, m.created_at, m.edited_at, m.deleted_at,
     ci.contact_id AS sender_contact_id, COALESCE(ci.display_name, ci.username) AS sender_name";
 
-fn message_from_row(row: &SqliteRow) -> MessageView {
+fn message_from_row(row: &AnyRow) -> MessageView {
     let json = |column: &str| {
         serde_json::from_str(&row.get::<String, _>(column))
             .unwrap_or(serde_json::Value::Array(vec![]))
@@ -165,7 +165,7 @@ pub async fn messages(
 ) -> Result<Vec<MessageView>, sqlx::Error> {
     let query = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN contact_identities ci ON ci.id = m.sender_identity_id
-         WHERE m.conversation_id = ? ORDER BY m.created_at, m.id LIMIT ?"
+         WHERE m.conversation_id = $1 ORDER BY m.created_at, m.id LIMIT $2"
     );
     let rows = sqlx::query(&query)
         .bind(conversation_id)
@@ -177,7 +177,7 @@ pub async fn messages(
 
 pub async fn message(db: &Db, message_id: &str) -> Result<Option<MessageView>, sqlx::Error> {
     let query = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN contact_identities ci ON ci.id = m.sender_identity_id WHERE m.id = ?"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m LEFT JOIN contact_identities ci ON ci.id = m.sender_identity_id WHERE m.id = $1"
     );
     Ok(sqlx::query(&query)
         .bind(message_id)
@@ -192,14 +192,14 @@ pub async fn contacts(
     workspace_id: &str,
     limit: i64,
 ) -> Result<Vec<ContactView>, sqlx::Error> {
-    let contacts = sqlx::query("SELECT id, name, created_at FROM contacts WHERE workspace_id = ? ORDER BY created_at DESC LIMIT ?")
+    let contacts = sqlx::query("SELECT id, name, created_at FROM contacts WHERE workspace_id = $1 ORDER BY created_at DESC LIMIT $2")
         .bind(workspace_id)
         .bind(limit)
         .fetch_all(&db.read)
         .await?;
     let identities = sqlx::query(
         "SELECT ci.contact_id, ci.channel_account_id, ci.provider, ci.provider_user_id, ci.username, ci.display_name
-         FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE c.workspace_id = ?",
+         FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE c.workspace_id = $1",
     )
     .bind(workspace_id)
     .fetch_all(&db.read)
@@ -251,7 +251,7 @@ pub async fn insert_reply(
     reply_to: Option<&str>,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let channel: Option<String> =
-        sqlx::query_scalar("SELECT channel_account_id FROM conversations WHERE id = ?")
+        sqlx::query_scalar("SELECT channel_account_id FROM conversations WHERE id = $1")
             .bind(conversation_id)
             .fetch_optional(&db.read)
             .await?;
@@ -263,7 +263,7 @@ pub async fn insert_reply(
     let mut tx = db.write.begin().await?;
     sqlx::query(
         "INSERT INTO messages (id, conversation_id, channel_account_id, direction, text, reply_to, status, created_at)
-         VALUES (?, ?, ?, 'out', ?, ?, 'pending', ?)",
+         VALUES ($1, $2, $3, 'out', $4, $5, 'pending', $6)",
     )
     .bind(&id)
     .bind(conversation_id)
@@ -273,7 +273,7 @@ pub async fn insert_reply(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE conversations SET last_message_at = ? WHERE id = ?")
+    sqlx::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
         .bind(now)
         .bind(conversation_id)
         .execute(&mut *tx)
@@ -288,7 +288,7 @@ pub async fn outbound_work(db: &Db, message_id: &str) -> Result<Option<OutboundW
          FROM messages m
          JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN contact_identities ci ON ci.contact_id = c.contact_id AND ci.channel_account_id = c.channel_account_id
-         WHERE m.id = ? AND m.direction = 'out'",
+         WHERE m.id = $1 AND m.direction = 'out'",
     )
     .bind(message_id)
     .fetch_optional(&db.write)
@@ -320,8 +320,8 @@ pub async fn mark_sent(
     // (as an outbound row with this provider id): fold it into ours, keeping
     // the later delivery state it may carry.
     let echo_status: Option<String> = sqlx::query_scalar(
-        "DELETE FROM messages WHERE direction = 'out' AND id <> ? AND provider_message_id = ?
-           AND channel_account_id = (SELECT channel_account_id FROM messages WHERE id = ?)
+        "DELETE FROM messages WHERE direction = 'out' AND id <> $1 AND provider_message_id = $2
+           AND channel_account_id = (SELECT channel_account_id FROM messages WHERE id = $3)
          RETURNING status",
     )
     .bind(message_id)
@@ -329,13 +329,11 @@ pub async fn mark_sent(
     .bind(message_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let status = match echo_status.as_deref() {
-        Some(later @ ("delivered" | "read")) => later,
-        _ => "sent",
-    };
+    // Echo rows start as "sent" and only move forward from there.
+    let status = echo_status.as_deref().unwrap_or("sent");
     sqlx::query(
-        "UPDATE messages SET status = CASE WHEN status = 'pending' THEN ? ELSE status END, provider_message_id = ?,
-                error = NULL, sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE messages SET status = CASE WHEN status = 'pending' THEN $1 ELSE status END, provider_message_id = $2,
+                error = NULL, sent_at = $3, attempts = attempts + 1 WHERE id = $4",
     )
     .bind(status)
     .bind(provider_message_id)
@@ -347,7 +345,7 @@ pub async fn mark_sent(
 }
 
 pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE messages SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ? AND status = 'pending'")
+    sqlx::query("UPDATE messages SET status = 'failed', error = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending'")
         .bind(reason)
         .bind(message_id)
         .execute(&db.write)
@@ -356,7 +354,7 @@ pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), 
 }
 
 pub async fn note_attempt(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE messages SET error = ?, attempts = attempts + 1 WHERE id = ?")
+    sqlx::query("UPDATE messages SET error = $1, attempts = attempts + 1 WHERE id = $2")
         .bind(reason)
         .bind(message_id)
         .execute(&db.write)
@@ -380,7 +378,7 @@ pub async fn attachment_source(
     index: usize,
 ) -> Result<Option<AttachmentSource>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT c.workspace_id, m.channel_account_id, m.attachments FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+        "SELECT c.workspace_id, m.channel_account_id, m.attachments FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1",
     )
     .bind(message_id)
     .fetch_optional(&db.read)

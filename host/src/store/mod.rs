@@ -1,68 +1,144 @@
-//! Storage through sqlx. The embedded default is one SQLite file holding the
-//! data and the embedded bus.
+//! Storage through sqlx, on SQLite (the embedded default) or PostgreSQL.
 //!
-//! SQLite allows one writer at a time; writes go through a pool of one
+//! One code path serves both: queries go through sqlx's `Any` driver with
+//! numbered placeholders (`$1`, `$2`, ... first used in ascending order, which
+//! SQLite binds positionally too) and SQL both databases accept. Each backend
+//! has its own migrations folder with the same tables and constraints.
+//!
+//! SQLite allows one writer at a time: its writes go through a pool of one
 //! connection so they queue in-process instead of failing with SQLITE_BUSY,
 //! and reads use their own pool (WAL lets them run beside the writer).
+//! PostgreSQL gets one pool for both.
 
 pub mod accounts;
 pub mod channels;
 pub mod inbox;
 pub mod writer;
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 
-/// Readers beside the single writer.
-const READ_CONNECTIONS: u32 = 8;
-/// How long a statement waits for a lock held by another process (a second
-/// `switchboard` command such as `admin bootstrap`) before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Readers beside the single SQLite writer.
+const SQLITE_READ_CONNECTIONS: u32 = 8;
+/// PostgreSQL connections per process: enough for the writer, the bus
+/// consumers' lookups and API requests, small enough that several processes
+/// stay well under the server's default of 100.
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// How long a SQLite statement waits for a lock held by another process (a
+/// second `switchboard` command such as `admin bootstrap`) before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a connection from the pool before failing a request.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 #[derive(Clone)]
 pub struct Db {
-    pub read: SqlitePool,
-    pub write: SqlitePool,
+    pub read: AnyPool,
+    pub write: AnyPool,
+    pub backend: Backend,
+}
+
+/// Per-connection settings for SQLite. WAL + NORMAL: a committed transaction
+/// survives the process being killed (it is in the WAL, in the OS page
+/// cache); only an OS crash or power loss can lose the last commits.
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+        SQLITE_BUSY_TIMEOUT.as_millis()
+    )
 }
 
 impl Db {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        if !url.starts_with("sqlite:") {
-            anyhow::bail!("unsupported database URL `{url}`: this build stores data in SQLite (sqlite://path)");
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("parsing database URL {url}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL: a committed transaction survives the process being
-            // killed (it is in the WAL, in the OS page cache); only an OS crash
-            // or power loss can lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("opening {url}"))?;
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&write)
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL `{url}`: use sqlite://path or postgres://...");
+        };
+        let url = match backend {
+            // Create the file on first start.
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let options: AnyConnectOptions = url
+            .parse()
+            .with_context(|| format!("parsing database URL {url}"))?;
+        let pool = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(sqlite_pragmas().as_str()).await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let db = match backend {
+            Backend::Sqlite => {
+                let write = pool(1)
+                    .connect_with(options.clone())
+                    .await
+                    .with_context(|| format!("opening {url}"))?;
+                let read = pool(SQLITE_READ_CONNECTIONS).connect_with(options).await?;
+                Db {
+                    read,
+                    write,
+                    backend,
+                }
+            }
+            Backend::Postgres => {
+                let shared = pool(POSTGRES_CONNECTIONS)
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("connecting to {}", redact(&url)))?;
+                Db {
+                    read: shared.clone(),
+                    write: shared,
+                    backend,
+                }
+            }
+        };
+        let migrations = match backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
+        };
+        migrations
+            .run(&db.write)
             .await
             .context("applying database migrations")?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS)
-            .connect_with(options)
-            .await?;
-        Ok(Db { read, write })
+        Ok(db)
     }
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+}
+
+/// A database URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 

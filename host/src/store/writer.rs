@@ -7,7 +7,7 @@
 //! Creation of a thread's contact and conversation is insert-if-absent then
 //! select, never select-then-insert, so concurrent writers cannot duplicate.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{new_id, now_micros, Db};
 use crate::pipeline::envelope::Normalized;
@@ -83,10 +83,10 @@ pub async fn apply_batch(db: &Db, batch: &[Normalized]) -> Result<Vec<Applied>, 
     Ok(results)
 }
 
-async fn apply(conn: &mut SqliteConnection, event: &Normalized) -> Result<Applied, sqlx::Error> {
+async fn apply(conn: &mut AnyConnection, event: &Normalized) -> Result<Applied, sqlx::Error> {
     let now = now_micros();
     let claimed = sqlx::query(
-        "INSERT INTO inbound_events (channel_account_id, dedup_key, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO inbound_events (channel_account_id, dedup_key, applied_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(&event.channel_id)
     .bind(&event.event.dedup_key)
@@ -110,7 +110,7 @@ async fn apply(conn: &mut SqliteConnection, event: &Normalized) -> Result<Applie
 }
 
 struct Writer<'a> {
-    conn: &'a mut SqliteConnection,
+    conn: &'a mut AnyConnection,
     event: &'a Normalized,
     now: i64,
 }
@@ -125,7 +125,7 @@ impl Writer<'_> {
     ) -> Result<(String, String), sqlx::Error> {
         let channel = &self.event.channel_id;
         let existing = sqlx::query(
-            "SELECT id, contact_id FROM contact_identities WHERE channel_account_id = ? AND provider_user_id = ?",
+            "SELECT id, contact_id FROM contact_identities WHERE channel_account_id = $1 AND provider_user_id = $2",
         )
         .bind(channel)
         .bind(provider_user_id)
@@ -134,7 +134,7 @@ impl Writer<'_> {
         if let Some(row) = existing {
             let identity_id: String = row.get("id");
             if name.is_some() || username.is_some() {
-                sqlx::query("UPDATE contact_identities SET display_name = COALESCE(?, display_name), username = COALESCE(?, username) WHERE id = ?")
+                sqlx::query("UPDATE contact_identities SET display_name = COALESCE($1, display_name), username = COALESCE($2, username) WHERE id = $3")
                     .bind(name)
                     .bind(username)
                     .bind(&identity_id)
@@ -146,7 +146,7 @@ impl Writer<'_> {
         let contact_id = new_id();
         let identity_id = new_id();
         sqlx::query(
-            "INSERT INTO contacts (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO contacts (id, workspace_id, name, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&contact_id)
         .bind(&self.event.workspace_id)
@@ -156,7 +156,7 @@ impl Writer<'_> {
         .await?;
         let inserted = sqlx::query(
             "INSERT INTO contact_identities (id, contact_id, channel_account_id, provider, provider_user_id, username, display_name)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_account_id, provider_user_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel_account_id, provider_user_id) DO NOTHING",
         )
         .bind(&identity_id)
         .bind(&contact_id)
@@ -170,11 +170,11 @@ impl Writer<'_> {
         .rows_affected();
         if inserted == 0 {
             // Another writer created it first: use theirs, drop our contact.
-            sqlx::query("DELETE FROM contacts WHERE id = ?")
+            sqlx::query("DELETE FROM contacts WHERE id = $1")
                 .bind(&contact_id)
                 .execute(&mut *self.conn)
                 .await?;
-            let row = sqlx::query("SELECT id, contact_id FROM contact_identities WHERE channel_account_id = ? AND provider_user_id = ?")
+            let row = sqlx::query("SELECT id, contact_id FROM contact_identities WHERE channel_account_id = $1 AND provider_user_id = $2")
                 .bind(channel)
                 .bind(provider_user_id)
                 .fetch_one(&mut *self.conn)
@@ -204,7 +204,7 @@ impl Writer<'_> {
     ) -> Result<String, sqlx::Error> {
         let channel = self.event.channel_id.clone();
         let found: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE channel_account_id = ? AND provider_thread_id = ?",
+            "SELECT id FROM conversations WHERE channel_account_id = $1 AND provider_thread_id = $2",
         )
         .bind(&channel)
         .bind(&thread.id)
@@ -239,7 +239,7 @@ impl Writer<'_> {
         };
         sqlx::query(
             "INSERT INTO conversations (id, workspace_id, channel_account_id, contact_id, provider_thread_id, kind, title, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_account_id, provider_thread_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (channel_account_id, provider_thread_id) DO NOTHING",
         )
         .bind(new_id())
         .bind(&self.event.workspace_id)
@@ -252,7 +252,7 @@ impl Writer<'_> {
         .execute(&mut *self.conn)
         .await?;
         sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE channel_account_id = ? AND provider_thread_id = ?",
+            "SELECT id FROM conversations WHERE channel_account_id = $1 AND provider_thread_id = $2",
         )
         .bind(&channel)
         .bind(&thread.id)
@@ -285,7 +285,7 @@ impl Writer<'_> {
         let inserted = sqlx::query(
             "INSERT INTO messages (id, conversation_id, channel_account_id, direction, sender_identity_id, provider_message_id,
                                    text, attachments, reply_to, status, received_at, sent_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (channel_account_id, provider_message_id) DO NOTHING",
         )
         .bind(new_id())
@@ -312,7 +312,7 @@ impl Writer<'_> {
     }
 
     async fn touch(&mut self, conversation_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE conversations SET last_message_at = MAX(COALESCE(last_message_at, 0), ?) WHERE id = ?")
+        sqlx::query("UPDATE conversations SET last_message_at = CASE WHEN COALESCE(last_message_at, 0) > $1 THEN last_message_at ELSE $1 END WHERE id = $2")
             .bind(self.now)
             .bind(conversation_id)
             .execute(&mut *self.conn)
@@ -324,7 +324,7 @@ impl Writer<'_> {
     /// message never seen (sent before the channel was connected) stores it.
     async fn edit(&mut self, message: &Message) -> Result<Applied, sqlx::Error> {
         let updated = sqlx::query(
-            "UPDATE messages SET text = ?, attachments = ?, edited_at = ? WHERE channel_account_id = ? AND provider_message_id = ?",
+            "UPDATE messages SET text = $1, attachments = $2, edited_at = $3 WHERE channel_account_id = $4 AND provider_message_id = $5",
         )
         .bind(message.text.as_deref())
         .bind(attachments_json(&message.attachments))
@@ -341,7 +341,7 @@ impl Writer<'_> {
         let provider_message_id = message.provider_message_id.clone();
         let edited_at = message.timestamp_ms as i64 * 1000;
         let applied = self.message(message, "in").await?;
-        sqlx::query("UPDATE messages SET edited_at = ? WHERE channel_account_id = ? AND provider_message_id = ?")
+        sqlx::query("UPDATE messages SET edited_at = $1 WHERE channel_account_id = $2 AND provider_message_id = $3")
             .bind(edited_at)
             .bind(channel)
             .bind(provider_message_id)
@@ -351,7 +351,7 @@ impl Writer<'_> {
     }
 
     async fn delete(&mut self, target: &MessageRef) -> Result<Applied, sqlx::Error> {
-        sqlx::query("UPDATE messages SET deleted_at = ? WHERE channel_account_id = ? AND provider_message_id = ?")
+        sqlx::query("UPDATE messages SET deleted_at = $1 WHERE channel_account_id = $2 AND provider_message_id = $3")
             .bind(target.timestamp_ms as i64 * 1000)
             .bind(&self.event.channel_id)
             .bind(&target.provider_message_id)
@@ -362,7 +362,7 @@ impl Writer<'_> {
 
     async fn reaction(&mut self, reaction: &Reaction) -> Result<Applied, sqlx::Error> {
         let current: Option<String> = sqlx::query_scalar(
-            "SELECT reactions FROM messages WHERE channel_account_id = ? AND provider_message_id = ?",
+            "SELECT reactions FROM messages WHERE channel_account_id = $1 AND provider_message_id = $2",
         )
         .bind(&self.event.channel_id)
         .bind(&reaction.provider_message_id)
@@ -384,7 +384,7 @@ impl Writer<'_> {
                 "at": reaction.timestamp_ms,
             }));
         }
-        sqlx::query("UPDATE messages SET reactions = ? WHERE channel_account_id = ? AND provider_message_id = ?")
+        sqlx::query("UPDATE messages SET reactions = $1 WHERE channel_account_id = $2 AND provider_message_id = $3")
             .bind(serde_json::Value::Array(reactions).to_string())
             .bind(&self.event.channel_id)
             .bind(&reaction.provider_message_id)
@@ -402,10 +402,10 @@ impl Writer<'_> {
             DeliveryState::Read => ("read", 3),
         };
         let updated = sqlx::query(
-            "UPDATE messages SET status = ?, error = COALESCE(?, error)
-             WHERE channel_account_id = ? AND provider_message_id = ? AND direction = 'out'
+            "UPDATE messages SET status = $1, error = COALESCE($2, error)
+             WHERE channel_account_id = $3 AND provider_message_id = $4 AND direction = 'out'
                AND (CASE status WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
-                                WHEN 'failed' THEN 2 WHEN 'read' THEN 3 ELSE 0 END) < ?",
+                                WHEN 'failed' THEN 2 WHEN 'read' THEN 3 ELSE 0 END) < $5",
         )
         .bind(state)
         .bind(status.error.as_deref())

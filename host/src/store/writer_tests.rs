@@ -1,7 +1,7 @@
 //! The writer against a real SQLite file: idempotency, contacts and
 //! conversations, edits, echoes, reactions, deletes and delivery states.
 
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use tempfile::TempDir;
 
@@ -108,7 +108,7 @@ impl Fixture {
     }
 
     /// The message row of a provider message id on the default channel.
-    async fn message_row(&self, provider_message_id: &str) -> SqliteRow {
+    async fn message_row(&self, provider_message_id: &str) -> AnyRow {
         sqlx::query(
             "SELECT * FROM messages WHERE channel_account_id = ? AND provider_message_id = ?",
         )
@@ -265,7 +265,7 @@ fn reaction(provider_message_id: &str, emoji: &str, removed: bool, at: u64) -> E
     })
 }
 
-fn json_column(row: &SqliteRow, column: &str) -> serde_json::Value {
+fn json_column(row: &AnyRow, column: &str) -> serde_json::Value {
     serde_json::from_str(&row.get::<String, _>(column)).expect("the column holds JSON")
 }
 

@@ -1,0 +1,267 @@
+//! The Kafka bus (rdkafka, bundled librdkafka), for the distributed deployment.
+//!
+//! - Producer: idempotent, `acks=all`; `publish` returns once every record is
+//!   acknowledged by the broker, and fails within `PUBLISH_TIMEOUT` when the
+//!   broker is unreachable (the edge then answers 503 and the provider retries).
+//!   A failed multi-record publish may have stored some records: the caller
+//!   retries the whole batch and the idempotent writer absorbs the repeats.
+//! - Consumers: one group per role; `enable.auto.offset.store=false`, and an
+//!   offset is stored only by `commit`, which the roles call after the work a
+//!   batch stands for is committed. Stored offsets are committed in the
+//!   background and when partitions are revoked; since a batch is finished
+//!   before the next poll, and rebalances happen inside polls, no in-flight
+//!   work is ever cut off by a rebalance.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::{Bus, BusError, Consumer, Delivery, Record};
+use crate::metrics;
+
+/// How long a publish may wait for the broker's acknowledgement before the
+/// edge gives up and answers 503. Providers retry; 5 s keeps their request
+/// well under their own timeouts.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a batch waits for more records once the first one arrived.
+const BATCH_LINGER: Duration = Duration::from_millis(2);
+/// Interval of the background commit of stored offsets.
+const AUTO_COMMIT_INTERVAL_MS: &str = "1000";
+
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    /// Prepended to every topic and consumer group name (isolates test runs
+    /// or tenants sharing one cluster); empty in production.
+    pub namespace: String,
+    pub partitions: i32,
+    pub replication: i32,
+}
+
+pub struct KafkaBus {
+    settings: KafkaSettings,
+    producer: FutureProducer,
+}
+
+fn unavailable(error: KafkaError) -> BusError {
+    BusError::Unavailable(error.to_string())
+}
+
+impl KafkaBus {
+    pub fn connect(settings: KafkaSettings) -> Result<Self, BusError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &settings.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            // Group records for a few ms: many concurrent webhooks share a request.
+            .set("linger.ms", "2")
+            .set(
+                "message.timeout.ms",
+                PUBLISH_TIMEOUT.as_millis().to_string(),
+            )
+            .create()
+            .map_err(unavailable)?;
+        Ok(KafkaBus { settings, producer })
+    }
+
+    fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.settings.namespace)
+    }
+
+    /// Creates the topics that are absent; existing ones are left as they are.
+    pub async fn ensure_topics(&self, names: &[String]) -> Result<(), BusError> {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.settings.brokers)
+            .create()
+            .map_err(unavailable)?;
+        let full: Vec<String> = names.iter().map(|name| self.topic(name)).collect();
+        let topics: Vec<NewTopic<'_>> = full
+            .iter()
+            .map(|name| {
+                NewTopic::new(
+                    name,
+                    self.settings.partitions,
+                    TopicReplication::Fixed(self.settings.replication),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&topics, &options)
+            .await
+            .map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(name) => tracing::info!(topic = %name, "created topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(BusError::Unavailable(format!(
+                        "creating topic {name}: {code}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Bus for KafkaBus {
+    async fn publish(&self, records: Vec<Record>) -> Result<(), BusError> {
+        let topics: Vec<String> = records
+            .iter()
+            .map(|record| self.topic(&record.topic))
+            .collect();
+        let sends = records.iter().zip(&topics).map(|(record, topic)| {
+            let future = FutureRecord::to(topic)
+                .key(record.key.as_bytes())
+                .payload(&record.payload);
+            self.producer.send(future, PUBLISH_TIMEOUT)
+        });
+        for (result, record) in futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .zip(&records)
+        {
+            if let Err((error, _)) = result {
+                metrics::inc(
+                    "switchboard_bus_publish_errors_total",
+                    &[("topic", &record.topic)],
+                );
+                return Err(unavailable(error));
+            }
+            metrics::inc(
+                "switchboard_bus_produced_total",
+                &[("topic", &record.topic)],
+            );
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.settings.brokers)
+            .set("group.id", format!("{}{group}", self.settings.namespace))
+            .set("enable.auto.offset.store", "false")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", AUTO_COMMIT_INTERVAL_MS)
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(unavailable)?;
+        let full = self.topic(topic);
+        consumer.subscribe(&[&full]).map_err(unavailable)?;
+        Ok(Box::new(KafkaConsumer {
+            consumer,
+            topic: topic.to_string(),
+            prefix_len: self.settings.namespace.len(),
+        }))
+    }
+
+    async fn ready(&self) -> bool {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(None, Duration::from_secs(2))
+                .map(|metadata| !metadata.brokers().is_empty())
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+struct KafkaConsumer {
+    consumer: StreamConsumer,
+    /// Topic name without the namespace, as the roles know it.
+    topic: String,
+    prefix_len: usize,
+}
+
+impl KafkaConsumer {
+    fn delivery(&self, message: &rdkafka::message::BorrowedMessage<'_>) -> Delivery {
+        Delivery {
+            topic: message.topic()[self.prefix_len..].to_string(),
+            key: message
+                .key()
+                .map(|key| String::from_utf8_lossy(key).into_owned())
+                .unwrap_or_default(),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            partition: message.partition(),
+            offset: message.offset(),
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for KafkaConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        let mut batch = Vec::new();
+        match tokio::time::timeout(wait, self.consumer.recv()).await {
+            Err(_) => return Ok(batch),
+            Ok(Err(error)) => return Err(unavailable(error)),
+            Ok(Ok(message)) => batch.push(self.delivery(&message)),
+        }
+        while batch.len() < max {
+            match tokio::time::timeout(BATCH_LINGER, self.consumer.recv()).await {
+                Ok(Ok(message)) => batch.push(self.delivery(&message)),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, topic = %self.topic, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError> {
+        let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+        for delivery in batch {
+            let offset = highest.entry(delivery.partition).or_insert(delivery.offset);
+            *offset = (*offset).max(delivery.offset);
+        }
+        let full = self.consumer.subscription().map_err(unavailable)?;
+        let topic = full
+            .elements()
+            .first()
+            .map(|element| element.topic().to_string())
+            .unwrap_or_else(|| self.topic.clone());
+        for (partition, offset) in highest {
+            // librdkafka stores offset + 1: the next record to read.
+            match self.consumer.store_offset(&topic, partition, offset) {
+                Ok(()) => {}
+                // The partition was revoked meanwhile: its new owner redoes the
+                // batch, which the idempotent writer absorbs.
+                Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {
+                    tracing::info!(%topic, partition, "partition revoked before its offset was stored");
+                }
+                Err(error) => return Err(unavailable(error)),
+            }
+        }
+        metrics::add(
+            "switchboard_bus_committed_total",
+            &[("topic", &self.topic)],
+            batch.len() as u64,
+        );
+        Ok(())
+    }
+}
+
+impl Drop for KafkaConsumer {
+    fn drop(&mut self) {
+        // Hand the stored offsets to the broker before the group rebalances.
+        let _ = self
+            .consumer
+            .commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+    }
+}
