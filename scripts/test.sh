@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests of every crate, the plugin
-# components' sandbox tests and the end-to-end tests against the real binary.
+# Runs the whole test suite:
+#   1. unit tests of every crate and the end-to-end suite on the embedded
+#      default (SQLite + embedded bus);
+#   2. the same end-to-end suite on the distributed deployment (Kafka through
+#      tansu + PostgreSQL), started by scripts/services.sh.
+# Set SWITCHBOARD_TEST_EMBEDDED_ONLY=1 to skip the second part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build-plugins.sh
 cargo test --workspace "$@"
+
+if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then
+  echo "=== the end-to-end suite on the distributed deployment (Kafka + PostgreSQL) ==="
+  while IFS= read -r line; do export "$line"; done < <(scripts/services.sh)
+  cargo test -p switchboard --test e2e_telegram --test e2e_sandbox --test e2e_durability "$@"
+fi

@@ -55,6 +55,22 @@ pub fn describe_metrics() {
         "Outbound replies by final outcome.",
     );
     metrics::describe(
+        "switchboard_bus_produced_total",
+        "Records acknowledged by the Kafka broker, per topic.",
+    );
+    metrics::describe(
+        "switchboard_bus_committed_total",
+        "Records whose offsets were stored after processing.",
+    );
+    metrics::describe(
+        "switchboard_bus_consumer_lag",
+        "Records behind the end of the partition.",
+    );
+    metrics::describe(
+        "switchboard_db_write_seconds",
+        "Duration of the writer's batch transactions.",
+    );
+    metrics::describe(
         "switchboard_bus_consumed_total",
         "Records consumed per topic.",
     );

@@ -12,6 +12,7 @@ use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{Bus, BusError, Consumer, Delivery, Record};
+use crate::metrics;
 use crate::store::{now_micros, Db};
 
 /// Most records in one group commit: bounds the transaction's size and the
@@ -172,6 +173,22 @@ impl Consumer for EmbeddedConsumer {
         }
         if let Some(last) = records.last() {
             self.position = last.offset;
+            metrics::add(
+                "switchboard_bus_consumed_total",
+                &[("topic", &self.topic)],
+                records.len() as u64,
+            );
+            let end: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(seq) FROM bus_records WHERE topic = $1")
+                    .bind(&self.topic)
+                    .fetch_one(&self.db.read)
+                    .await?;
+            let lag = end.unwrap_or(self.position) - self.position;
+            metrics::set_gauge(
+                "switchboard_bus_consumer_lag",
+                &[("topic", &self.topic), ("partition", "0")],
+                lag,
+            );
         }
         Ok(records)
     }

@@ -162,7 +162,7 @@ impl Bus for KafkaBus {
         Ok(Box::new(KafkaConsumer {
             consumer,
             topic: topic.to_string(),
-            prefix_len: self.settings.namespace.len(),
+            namespace: self.settings.namespace.clone(),
         }))
     }
 
@@ -184,13 +184,56 @@ struct KafkaConsumer {
     consumer: StreamConsumer,
     /// Topic name without the namespace, as the roles know it.
     topic: String,
-    prefix_len: usize,
+    namespace: String,
 }
 
 impl KafkaConsumer {
+    /// Consumed count and lag (records behind the partition's end, from the
+    /// watermarks librdkafka caches with each fetch: no extra request).
+    fn record_progress(&self, batch: &[Delivery]) {
+        metrics::add(
+            "switchboard_bus_consumed_total",
+            &[("topic", &self.topic)],
+            batch.len() as u64,
+        );
+        let mut last: BTreeMap<i32, i64> = BTreeMap::new();
+        for delivery in batch {
+            last.insert(delivery.partition, delivery.offset);
+        }
+        let Ok(full_topic) = std::ffi::CString::new(format!("{}{}", self.namespace, self.topic))
+        else {
+            return;
+        };
+        for (partition, offset) in last {
+            let (mut low, mut high) = (0i64, 0i64);
+            // SAFETY: the client pointer lives as long as `self.consumer`, the
+            // topic is a valid C string, and the out-pointers are locals. This
+            // reads librdkafka's cached watermarks; it makes no request.
+            let error = unsafe {
+                rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                    self.consumer.client().native_ptr(),
+                    full_topic.as_ptr(),
+                    partition,
+                    &mut low,
+                    &mut high,
+                )
+            };
+            if error == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+                && high > 0
+            {
+                let partition = partition.to_string();
+                metrics::set_gauge(
+                    "switchboard_bus_consumer_lag",
+                    &[("topic", &self.topic), ("partition", &partition)],
+                    (high - offset - 1).max(0),
+                );
+            }
+        }
+    }
+
     fn delivery(&self, message: &rdkafka::message::BorrowedMessage<'_>) -> Delivery {
         Delivery {
-            topic: message.topic()[self.prefix_len..].to_string(),
+            topic: message.topic()[self.namespace.len()..].to_string(),
             key: message
                 .key()
                 .map(|key| String::from_utf8_lossy(key).into_owned())
@@ -221,6 +264,7 @@ impl Consumer for KafkaConsumer {
                 Err(_) => break,
             }
         }
+        self.record_progress(&batch);
         Ok(batch)
     }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::envelope::{topics, Normalized, RawWebhook};
 use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Record};
-use crate::metrics;
 use crate::plugin::types::{Channel, EventBody, IncomingRequest};
 use crate::store::channels;
 
@@ -40,11 +39,6 @@ pub async fn run(pipeline: Pipeline, provider: String) {
             consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
             continue;
         }
-        metrics::add(
-            "switchboard_bus_consumed_total",
-            &[("topic", &topic)],
-            batch.len() as u64,
-        );
         if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, %topic, "cannot commit offset");
         }

@@ -42,8 +42,16 @@ pub async fn run(pipeline: Pipeline) {
         // A database failure pauses the writer on this batch until it succeeds:
         // skipping ahead would lose events, and the batch is idempotent.
         let applied = loop {
+            let started = std::time::Instant::now();
             match writer::apply_batch(&pipeline.db, &events).await {
-                Ok(applied) => break applied,
+                Ok(applied) => {
+                    metrics::observe(
+                        "switchboard_db_write_seconds",
+                        &[],
+                        started.elapsed().as_secs_f64(),
+                    );
+                    break applied;
+                }
                 Err(error) => {
                     tracing::error!(%error, "writer transaction failed; retrying");
                     metrics::inc("switchboard_writer_retries_total", &[]);
