@@ -22,7 +22,7 @@ fi
 
 if ! port_open 9092; then
   echo "Starting tansu on 127.0.0.1:9092 (log: $dir/tansu.log)" >&2
-  (cd "$dir" && nohup tansu broker \
+  (cd "$dir" && exec setsid nohup tansu broker \
       --storage-engine sqlite://tansu.db \
       --listener-url tcp://127.0.0.1:9092 \
       --advertised-listener-url tcp://127.0.0.1:9092 \
@@ -36,10 +36,12 @@ if ! port_open 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >&2
   for _ in $(seq 1 50); do port_open 5432 && break; sleep 0.2; done
 fi
-# Databases the suite created in earlier runs.
-psql -h 127.0.0.1 -U postgres -d postgres -tA \
-  -c "SELECT 'DROP DATABASE IF EXISTS ' || datname || ';' FROM pg_database WHERE datname LIKE 'sbtest\_%'" \
-  | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null
+# Databases earlier runs of the suite left behind (none in use right now).
+psql -h 127.0.0.1 -U postgres -d postgres -tA -c "
+  SELECT 'DROP DATABASE IF EXISTS ' || quote_ident(d.datname) || ';' FROM pg_database d
+  WHERE d.datname LIKE 'sbtest\_%'
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)" \
+  | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null 2>&1 || true
 
 echo "SWITCHBOARD_TEST_KAFKA=127.0.0.1:9092"
 echo "SWITCHBOARD_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres"
