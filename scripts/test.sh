@@ -3,16 +3,20 @@
 #   1. unit tests of every crate and the end-to-end suite on the embedded
 #      default (SQLite + embedded bus);
 #   2. the same end-to-end suite on the distributed deployment (Kafka through
-#      tansu + PostgreSQL), started by scripts/services.sh.
-# Set SWITCHBOARD_TEST_EMBEDDED_ONLY=1 to skip the second part.
+#      tansu + PostgreSQL), started by scripts/services.sh;
+#   3. the fault tests of the distributed deployment (their own brokers and
+#      databases; one at a time: they kill and stop processes).
+# Set SWITCHBOARD_TEST_EMBEDDED_ONLY=1 to run only the first part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build-plugins.sh
-cargo test --workspace "$@"
+cargo test --workspace "$@" -- --skip fault_
 
 if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then
   echo "=== the end-to-end suite on the distributed deployment (Kafka + PostgreSQL) ==="
   while IFS= read -r line; do export "$line"; done < <(scripts/services.sh)
   cargo test -p switchboard --test e2e_telegram --test e2e_sandbox --test e2e_durability "$@"
+  echo "=== fault tests of the distributed deployment ==="
+  cargo test -p switchboard --test e2e_faults "$@" -- --test-threads=1
 fi

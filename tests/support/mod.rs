@@ -7,10 +7,12 @@
 
 pub mod api;
 pub mod canary;
+pub mod cluster;
 pub mod deployment;
 pub mod fake_telegram;
 pub mod metrics;
 pub mod server;
+pub mod tansu;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,20 @@ pub fn built_plugin(relative: &str) -> PathBuf {
         );
     }
     path
+}
+
+/// Copies a log out of a temporary folder that is about to be removed, into
+/// `<workspace>/target/e2e-logs/`, when the test is failing or
+/// SWITCHBOARD_TEST_KEEP_LOGS is set; returns where it went.
+pub fn preserve_log(log: &Path, label: &str) -> Option<PathBuf> {
+    if !std::thread::panicking() && std::env::var_os("SWITCHBOARD_TEST_KEEP_LOGS").is_none() {
+        return None;
+    }
+    let dir = workspace_root().join("target").join("e2e-logs");
+    std::fs::create_dir_all(&dir).ok()?;
+    let target = dir.join(format!("{}.log", deployment::unique(&format!("{label}-"))));
+    std::fs::copy(log, &target).ok()?;
+    Some(target)
 }
 
 /// Polls `check` every 100 ms until it returns `Ok`, and panics after

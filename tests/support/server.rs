@@ -34,9 +34,44 @@ pub struct Bootstrap {
     pub user_id: String,
 }
 
+/// How to start a server beyond the defaults of [`Server::start`]: the
+/// distributed fault tests run several processes of one deployment, each
+/// with its own roles, sharing one database, broker, key and public URL.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub plugins: Plugins,
+    /// `None`: [`Deployment::provision`] (what the environment asks for).
+    pub deployment: Option<Deployment>,
+    /// SWITCHBOARD_ROLES, e.g. `"writer"`; `None`: every role.
+    pub roles: Option<String>,
+    /// SWITCHBOARD_PUBLIC_URL; `None`: this server's own base URL.
+    pub public_url: Option<String>,
+    /// More environment, applied last (overrides the deployment's).
+    pub env: Vec<(String, String)>,
+    /// Prefix of the temporary directory, to tell processes' logs apart.
+    pub label: String,
+}
+
+impl ServerOptions {
+    pub fn new(plugins: Plugins) -> ServerOptions {
+        ServerOptions {
+            plugins,
+            deployment: None,
+            roles: None,
+            public_url: None,
+            env: Vec::new(),
+            label: "switchboard-e2e-".to_string(),
+        }
+    }
+}
+
 pub struct Server {
     port: u16,
     base_url: String,
+    /// SWITCHBOARD_PUBLIC_URL (the base URL unless the options said otherwise).
+    public_url: String,
+    roles: Option<String>,
+    env: Vec<(String, String)>,
     /// Holds `data/` (SWITCHBOARD_DATA_DIR), `server.log` and, for
     /// [`Plugins::WithChaos`], `plugins/`.
     root: TempDir,
@@ -49,8 +84,21 @@ pub struct Server {
 impl Server {
     /// Starts a server on a free loopback port and waits until it is ready.
     pub async fn start(plugins: Plugins) -> Server {
+        Server::start_with(ServerOptions::new(plugins)).await
+    }
+
+    /// Starts a server as `options` say and waits until it is ready.
+    pub async fn start_with(options: ServerOptions) -> Server {
+        let ServerOptions {
+            plugins,
+            deployment,
+            roles,
+            public_url,
+            env,
+            label,
+        } = options;
         let root = tempfile::Builder::new()
-            .prefix("switchboard-e2e-")
+            .prefix(&label)
             .tempdir()
             .expect("create a temporary directory");
         std::fs::create_dir_all(root.path().join("data")).expect("create the data dir");
@@ -75,14 +123,22 @@ impl Server {
             }
         };
         let port = free_port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let deployment = match deployment {
+            Some(deployment) => deployment,
+            None => Deployment::provision().await,
+        };
         let mut server = Server {
             port,
-            base_url: format!("http://127.0.0.1:{port}"),
+            public_url: public_url.unwrap_or_else(|| base_url.clone()),
+            base_url,
+            roles,
+            env,
             root,
             plugins_dir,
             child: None,
             starts: 0,
-            deployment: Deployment::provision().await,
+            deployment,
         };
         server.spawn_until_ready(1).await;
         server
@@ -101,6 +157,20 @@ impl Server {
         format!("{}{}", self.base_url, path)
     }
 
+    /// SWITCHBOARD_PUBLIC_URL of this process.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// SWITCHBOARD_ROLES as given, or `None` for every role.
+    pub fn roles(&self) -> Option<&str> {
+        self.roles.as_deref()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.root.path().join("data")
     }
@@ -116,7 +186,7 @@ impl Server {
             .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("SWITCHBOARD_DATA_DIR", self.data_dir())
             .env("SWITCHBOARD_PLUGINS_DIR", &self.plugins_dir)
-            .env("SWITCHBOARD_PUBLIC_URL", &self.base_url)
+            .env("SWITCHBOARD_PUBLIC_URL", &self.public_url)
             .env("RUST_LOG", "info")
             // Everything in the suite is on loopback; never route it through a proxy.
             .env("NO_PROXY", "127.0.0.1,localhost")
@@ -124,6 +194,12 @@ impl Server {
             .stdin(Stdio::null())
             .kill_on_drop(true);
         self.deployment.apply(&mut command);
+        if let Some(roles) = &self.roles {
+            command.env("SWITCHBOARD_ROLES", roles);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
         command
     }
 
@@ -175,6 +251,27 @@ impl Server {
             let _ = child.wait().await;
             self.note("killed with SIGKILL");
         }
+    }
+
+    /// The process id of the running server, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|child| child.id())
+    }
+
+    /// Sends a signal (`"STOP"`, `"CONT"`, `"TERM"`, ...) through `kill`;
+    /// panics when there is no process or `kill` fails.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self
+            .pid()
+            .unwrap_or_else(|| panic!("no running server to send SIG{signal}"));
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .await
+            .unwrap_or_else(|e| panic!("run kill -{signal} {pid}: {e}"));
+        assert!(status.success(), "kill -{signal} {pid} failed: {status}");
+        self.note(&format!("sent SIG{signal}"));
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -298,6 +395,17 @@ impl Drop for Server {
                 self.log_path().display(),
                 self.log_tail(120)
             );
+        }
+        if let Some(kept) = super::preserve_log(
+            &self.log_path(),
+            &self
+                .root
+                .path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy(),
+        ) {
+            eprintln!("switchboard log kept at {}", kept.display());
         }
     }
 }

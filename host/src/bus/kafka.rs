@@ -129,11 +129,17 @@ impl Bus for KafkaBus {
                 .payload(&record.payload);
             self.producer.send(future, PUBLISH_TIMEOUT)
         });
-        for (result, record) in futures_util::future::join_all(sends)
+        // librdkafka's own message timeout can overshoot by seconds while it
+        // reconnects; the edge's promise is an answer within PUBLISH_TIMEOUT.
+        let results = tokio::time::timeout(PUBLISH_TIMEOUT, futures_util::future::join_all(sends))
             .await
-            .into_iter()
-            .zip(&records)
-        {
+            .map_err(|_| {
+                metrics::inc("switchboard_bus_publish_errors_total", &[("topic", "all")]);
+                BusError::Unavailable(format!(
+                    "the broker did not acknowledge within {PUBLISH_TIMEOUT:?}"
+                ))
+            })?;
+        for (result, record) in results.into_iter().zip(&records) {
             if let Err((error, _)) = result {
                 metrics::inc(
                     "switchboard_bus_publish_errors_total",

@@ -30,7 +30,17 @@ pub async fn run(pipeline: Pipeline, provider: String) {
         if batch.is_empty() {
             continue;
         }
-        let records = process(&pipeline, &provider, &batch).await;
+        let records = match process(&pipeline, &provider, &batch).await {
+            Ok(records) => records,
+            // The database is unreachable: nothing in this batch is poison,
+            // so redo it later rather than dead-letter what was accepted.
+            Err(error) => {
+                tracing::error!(%error, %topic, "cannot prepare the batch; will redo it");
+                tokio::time::sleep(FAILURE_BACKOFF).await;
+                consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+                continue;
+            }
+        };
         // Publish, then commit: a crash in between redelivers the batch and
         // the writer's dedup absorbs the repeat.
         if let Err(error) = pipeline.bus.publish(records).await {
@@ -60,17 +70,23 @@ async fn prepare(
     pipeline: &Pipeline,
     delivery: &Delivery,
     cache: &mut HashMap<String, Option<(Channel, String)>>,
-) -> Prepared {
+) -> Result<Prepared, String> {
     let raw: RawWebhook = match serde_json::from_slice(&delivery.payload) {
         Ok(raw) => raw,
-        Err(error) => return Prepared::Poison(format!("unreadable raw webhook record: {error}")),
+        Err(error) => {
+            return Ok(Prepared::Poison(format!(
+                "unreadable raw webhook record: {error}"
+            )))
+        }
     };
     let request = match raw.request.to_incoming() {
         Ok(request) => request,
-        Err(error) => return Prepared::Poison(error),
+        Err(error) => return Ok(Prepared::Poison(error)),
     };
     let Some(channel_id) = raw.channel_id else {
-        return Prepared::Poison("raw webhook names no channel account".into());
+        return Ok(Prepared::Poison(
+            "raw webhook names no channel account".into(),
+        ));
     };
     if !cache.contains_key(&channel_id) {
         let loaded = match channels::get(&pipeline.db, &channel_id).await {
@@ -79,13 +95,11 @@ async fn prepare(
                 .ok()
                 .map(|channel| (channel, account.workspace_id)),
             Ok(None) => None,
-            Err(error) => {
-                return Prepared::Poison(format!("database error loading channel: {error}"))
-            }
+            Err(error) => return Err(format!("database error loading channel: {error}")),
         };
         cache.insert(channel_id.clone(), loaded);
     }
-    match cache.get(&channel_id).cloned().flatten() {
+    Ok(match cache.get(&channel_id).cloned().flatten() {
         Some((channel, workspace_id)) => Prepared::Ready {
             channel: Box::new(channel),
             workspace_id,
@@ -95,21 +109,26 @@ async fn prepare(
         None => Prepared::Poison(format!(
             "channel account {channel_id} no longer exists or its credentials cannot be read"
         )),
-    }
+    })
 }
 
-/// Normalizes a batch; returns what to publish, in input order.
-async fn process(pipeline: &Pipeline, provider: &str, batch: &[Delivery]) -> Vec<Record> {
+/// Normalizes a batch; returns what to publish, in input order, or an error
+/// when the batch must be redone later (the database is unreachable).
+async fn process(
+    pipeline: &Pipeline,
+    provider: &str,
+    batch: &[Delivery],
+) -> Result<Vec<Record>, String> {
     let Some(plugin) = pipeline.plugins.get(provider).cloned() else {
-        return batch
+        return Ok(batch
             .iter()
             .map(|delivery| dead_letter(delivery, format!("no plugin `{provider}` is loaded")))
-            .collect();
+            .collect());
     };
     let mut cache = HashMap::new();
     let mut prepared = Vec::with_capacity(batch.len());
     for delivery in batch {
-        prepared.push(prepare(pipeline, delivery, &mut cache).await);
+        prepared.push(prepare(pipeline, delivery, &mut cache).await?);
     }
     // One instance per channel account in this batch (never shared across accounts).
     let mut by_channel: HashMap<String, Vec<usize>> = HashMap::new();
@@ -176,7 +195,7 @@ async fn process(pipeline: &Pipeline, provider: &str, batch: &[Delivery]) -> Vec
             (Prepared::Ready { .. }, None) => unreachable!("every ready item was normalized"),
         }
     }
-    records
+    Ok(records)
 }
 
 /// The provider thread an event belongs to: the partition key keeps one
