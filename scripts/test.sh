@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build-plugins.sh
-cargo test --workspace "$@" -- --skip fault_
+cargo test --workspace "$@" -- --skip distributed_fault_
 
 if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then
   echo "=== the end-to-end suite on the distributed deployment (Kafka + PostgreSQL) ==="

@@ -509,7 +509,7 @@ async fn readyz(server: &Server) -> Option<u16> {
 /// to the survivor (see the ignored test below); a new member joining makes
 /// it rebalance for real.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_writer_killed_mid_burst_loses_and_duplicates_nothing() {
+async fn distributed_fault_writer_killed_mid_burst_loses_and_duplicates_nothing() {
     writer_killed_mid_burst("writer_killed_mid_burst", true).await;
 }
 
@@ -529,7 +529,7 @@ async fn fault_writer_killed_mid_burst_loses_and_duplicates_nothing() {
 /// Apache Kafka the survivor takes every partition.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "tansu 0.6.0 group coordinator bug: a dead member's partitions are never reassigned to the survivor (not a Switchboard bug)"]
-async fn fault_writer_killed_mid_burst_survivor_takes_over_alone() {
+async fn distributed_fault_writer_killed_mid_burst_survivor_takes_over_alone() {
     writer_killed_mid_burst("writer_killed_survivor_alone", false).await;
 }
 
@@ -799,7 +799,7 @@ async fn wait_ready_again(cluster: &Cluster, nodes: &[&str], resumed: Instant) {
 /// publish when it returns (see `broker_outage_answers_503_then_recovers_exactly_once`
 /// for why that matters with tansu).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_broker_outage_answers_503_and_readyz_follows_the_broker() {
+async fn distributed_fault_broker_outage_answers_503_and_readyz_follows_the_broker() {
     broker_outage_503("broker_outage_503", None).await;
 }
 
@@ -816,7 +816,7 @@ async fn fault_broker_outage_answers_503_and_readyz_follows_the_broker() {
 /// the delivery futures (tokio::time::timeout(PUBLISH_TIMEOUT, ...)) would
 /// keep the promise.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_broker_outage_answers_503_within_the_publish_timeout() {
+async fn distributed_fault_broker_outage_answers_503_within_the_publish_timeout() {
     broker_outage_503("broker_outage_503_in_time", Some(PUBLISH_TIMEOUT_BOUND)).await;
 }
 
@@ -967,7 +967,7 @@ async fn broker_outage_503(name: &str, latency_bound: Option<Duration>) {
 /// is involved; Apache Kafka accepts the bumped epoch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "tansu 0.6.0 bug: it panics on an idempotent producer's locally bumped epoch after an outage and then refuses every request (not a Switchboard bug)"]
-async fn fault_broker_outage_answers_503_then_recovers_exactly_once() {
+async fn distributed_fault_broker_outage_answers_503_then_recovers_exactly_once() {
     let name = "broker_outage";
     if !distributed_tests_enabled(name) {
         return;
@@ -1088,7 +1088,7 @@ async fn fault_broker_outage_answers_503_then_recovers_exactly_once() {
 /// burst: the writer's transaction fails, it pauses and retries the batch,
 /// and the pipeline resumes; nothing is lost or duplicated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_nothing() {
+async fn distributed_fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_nothing() {
     let name = "postgres_cut";
     if !distributed_tests_enabled(name) {
         return;
@@ -1216,7 +1216,7 @@ async fn fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_nothing() {
 /// committed: accepted webhooks are lost for good. A database error is not
 /// poison; the batch should be retried like the writer does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_postgres_down_while_inbound_has_a_backlog_loses_nothing() {
+async fn distributed_fault_postgres_down_while_inbound_has_a_backlog_loses_nothing() {
     let name = "postgres_down_backlog";
     if !distributed_tests_enabled(name) {
         return;
@@ -1303,7 +1303,7 @@ async fn fault_postgres_down_while_inbound_has_a_backlog_loses_nothing() {
 /// Every update is posted 5 times at once, 3 times to one edge process and
 /// twice to another: one message each, nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_same_update_to_two_edges_five_times_is_one_message() {
+async fn distributed_fault_same_update_to_two_edges_five_times_is_one_message() {
     let name = "two_edges_five_times";
     if !distributed_tests_enabled(name) {
         return;
