@@ -21,12 +21,8 @@ pub async fn download(
     let source = inbox::attachment_source(&state.db, &message_id, index)
         .await?
         .ok_or(AppError::NotFound("attachment"))?;
-    user.require(&state, &source.workspace_id, Role::Agent)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("attachment"),
-            other => other,
-        })?;
+    user.require_or_hide(&state, &source.workspace_id, Role::Agent, "attachment")
+        .await?;
     let account = channels::get(&state.db, &source.channel_id)
         .await?
         .ok_or_else(|| {

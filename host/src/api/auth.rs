@@ -57,6 +57,24 @@ impl FromRequestParts<AppState> for User {
 }
 
 impl User {
+    /// Like [`User::require`], but a workspace the user is not a member of
+    /// reads as a missing `what`: a resource of another workspace is not
+    /// acknowledged to exist.
+    pub async fn require_or_hide(
+        &self,
+        state: &AppState,
+        workspace_id: &str,
+        at_least: Role,
+        what: &'static str,
+    ) -> ApiResult<Role> {
+        self.require(state, workspace_id, at_least)
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound(_) => AppError::NotFound(what),
+                other => other,
+            })
+    }
+
     /// The user's role in a workspace, refusing non-members and roles below `at_least`.
     pub async fn require(
         &self,

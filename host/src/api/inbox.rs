@@ -50,12 +50,8 @@ async fn authorize_conversation(
     let workspace_id = inbox::conversation_workspace(&state.db, conversation_id)
         .await?
         .ok_or(AppError::NotFound("conversation"))?;
-    user.require(state, &workspace_id, Role::Agent)
-        .await
-        .map_err(|error| match error {
-            AppError::NotFound(_) => AppError::NotFound("conversation"),
-            other => other,
-        })?;
+    user.require_or_hide(state, &workspace_id, Role::Agent, "conversation")
+        .await?;
     Ok(())
 }
 

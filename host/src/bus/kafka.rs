@@ -13,6 +13,7 @@
 //!   work is ever cut off by a rebalance.
 
 use std::collections::BTreeMap;
+use std::ffi::CString;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -172,10 +173,14 @@ impl Bus for KafkaBus {
             .map_err(unavailable)?;
         let full = self.topic(topic);
         consumer.subscribe(&[&full]).map_err(unavailable)?;
+        let full_topic = CString::new(full).map_err(|_| {
+            BusError::Unavailable(format!("topic name `{topic}` contains a NUL byte"))
+        })?;
         Ok(Box::new(KafkaConsumer {
             consumer,
             topic: topic.to_string(),
-            namespace: self.settings.namespace.clone(),
+            full_topic,
+            namespace_len: self.settings.namespace.len(),
         }))
     }
 
@@ -197,7 +202,19 @@ struct KafkaConsumer {
     consumer: StreamConsumer,
     /// Topic name without the namespace, as the roles know it.
     topic: String,
-    namespace: String,
+    /// The subscribed name, namespace included, as librdkafka knows it.
+    full_topic: CString,
+    namespace_len: usize,
+}
+
+/// The highest offset of each partition in a batch.
+fn highest_offsets(batch: &[Delivery]) -> BTreeMap<i32, i64> {
+    let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+    for delivery in batch {
+        let offset = highest.entry(delivery.partition).or_insert(delivery.offset);
+        *offset = (*offset).max(delivery.offset);
+    }
+    highest
 }
 
 impl KafkaConsumer {
@@ -209,15 +226,7 @@ impl KafkaConsumer {
             &[("topic", &self.topic)],
             batch.len() as u64,
         );
-        let mut last: BTreeMap<i32, i64> = BTreeMap::new();
-        for delivery in batch {
-            last.insert(delivery.partition, delivery.offset);
-        }
-        let Ok(full_topic) = std::ffi::CString::new(format!("{}{}", self.namespace, self.topic))
-        else {
-            return;
-        };
-        for (partition, offset) in last {
+        for (partition, offset) in highest_offsets(batch) {
             let (mut low, mut high) = (0i64, 0i64);
             // SAFETY: the client pointer lives as long as `self.consumer`, the
             // topic is a valid C string, and the out-pointers are locals. This
@@ -225,7 +234,7 @@ impl KafkaConsumer {
             let error = unsafe {
                 rdkafka::bindings::rd_kafka_get_watermark_offsets(
                     self.consumer.client().native_ptr(),
-                    full_topic.as_ptr(),
+                    self.full_topic.as_ptr(),
                     partition,
                     &mut low,
                     &mut high,
@@ -246,7 +255,7 @@ impl KafkaConsumer {
 
     fn delivery(&self, message: &rdkafka::message::BorrowedMessage<'_>) -> Delivery {
         Delivery {
-            topic: message.topic()[self.namespace.len()..].to_string(),
+            topic: message.topic()[self.namespace_len..].to_string(),
             key: message
                 .key()
                 .map(|key| String::from_utf8_lossy(key).into_owned())
@@ -282,20 +291,13 @@ impl Consumer for KafkaConsumer {
     }
 
     async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError> {
-        let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
-        for delivery in batch {
-            let offset = highest.entry(delivery.partition).or_insert(delivery.offset);
-            *offset = (*offset).max(delivery.offset);
-        }
-        let full = self.consumer.subscription().map_err(unavailable)?;
-        let topic = full
-            .elements()
-            .first()
-            .map(|element| element.topic().to_string())
-            .unwrap_or_else(|| self.topic.clone());
-        for (partition, offset) in highest {
+        let topic = self
+            .full_topic
+            .to_str()
+            .expect("built from a Rust string at subscribe");
+        for (partition, offset) in highest_offsets(batch) {
             // librdkafka stores offset + 1: the next record to read.
-            match self.consumer.store_offset(&topic, partition, offset) {
+            match self.consumer.store_offset(topic, partition, offset) {
                 Ok(()) => {}
                 // The partition was revoked meanwhile: its new owner redoes the
                 // batch, which the idempotent writer absorbs.
