@@ -62,6 +62,27 @@ pub fn built_plugin(relative: &str) -> PathBuf {
 /// Copies a log out of a temporary folder that is about to be removed, into
 /// `<workspace>/target/e2e-logs/`, when the test is failing or
 /// SWITCHBOARD_TEST_KEEP_LOGS is set; returns where it went.
+/// The last `lines` lines of a process log (empty if it cannot be read).
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let text = std::fs::read(log)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Appends a marker line to a process log, to tell its runs apart.
+pub fn note_in_log(log: &Path, what: &str) {
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(file, "===== e2e harness: {what} =====");
+    }
+}
+
 pub fn preserve_log(log: &Path, label: &str) -> Option<PathBuf> {
     if !std::thread::panicking() && std::env::var_os("SWITCHBOARD_TEST_KEEP_LOGS").is_none() {
         return None;

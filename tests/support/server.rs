@@ -2,7 +2,6 @@
 //! the same data directory and port, and the admin CLI with the same settings.
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -291,11 +290,7 @@ impl Server {
 
     /// The last `lines` lines the server printed (all runs, in order).
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read(self.log_path())
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        super::log_tail(&self.log_path(), lines)
     }
 
     async fn spawn_until_ready(&mut self, attempts: u32) {
@@ -374,13 +369,7 @@ impl Server {
 
     /// Writes a marker line into the server log, to tell runs apart.
     fn note(&self, what: &str) {
-        if let Ok(mut log) = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-        {
-            let _ = writeln!(log, "===== e2e harness: {what} =====");
-        }
+        super::note_in_log(&self.log_path(), what);
     }
 }
 

@@ -3,7 +3,6 @@
 //! can stop it (SIGKILL) and start it again on the same port and file.
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -103,11 +102,7 @@ impl Tansu {
 
     /// The last `lines` lines tansu printed (all runs, in order).
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read(self.log_path())
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        super::log_tail(&self.log_path(), lines)
     }
 
     async fn spawn_until_listening(&mut self) {
@@ -187,13 +182,7 @@ impl Tansu {
     }
 
     fn note(&self, what: &str) {
-        if let Ok(mut log) = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-        {
-            let _ = writeln!(log, "===== e2e harness: {what} =====");
-        }
+        super::note_in_log(&self.log_path(), what);
     }
 }
 
