@@ -32,30 +32,27 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use tokio::task::JoinSet;
 
-use support::api::TELEGRAM_SECRET_HEADER;
-use support::fake_telegram::updates;
+use common::{fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS};
 use support::metrics::Metrics;
 use support::Env;
 
 const DEFAULT_WEBHOOKS: usize = 20_000;
 const DEFAULT_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT_SECS: usize = 600;
-/// Private chats the updates are spread over (one conversation each).
-const CHATS: usize = 200;
 /// Webhooks sent before the burst: one per chat, so the burst finds every
 /// contact and conversation already there and measures the steady state.
 const WARMUP: usize = 200;
-const FIRST_CHAT: i64 = 810_000_001;
 /// The target on the 2-core machine, end to end.
 const TARGET_PER_SEC: f64 = 2_000.0;
 const POLL_EVERY: Duration = Duration::from_millis(100);
@@ -91,37 +88,6 @@ impl Config {
                 "SWITCHBOARD_BENCH_TIMEOUT_SECS",
                 DEFAULT_TIMEOUT_SECS,
             )? as u64),
-        })
-    }
-}
-
-/// p50/p90/p99/max of a set of durations, in milliseconds.
-#[derive(Clone, Copy, Debug)]
-struct Quantiles {
-    count: usize,
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
-}
-
-impl Quantiles {
-    /// Nearest-rank quantiles of microsecond samples; None when empty.
-    fn of_micros(mut samples: Vec<i64>) -> Option<Quantiles> {
-        if samples.is_empty() {
-            return None;
-        }
-        samples.sort_unstable();
-        let at = |q: f64| {
-            let rank = (q * samples.len() as f64).ceil() as usize;
-            samples[rank.clamp(1, samples.len()) - 1] as f64 / 1000.0
-        };
-        Some(Quantiles {
-            count: samples.len(),
-            p50: at(0.50),
-            p90: at(0.90),
-            p99: at(0.99),
-            max: samples[samples.len() - 1] as f64 / 1000.0,
         })
     }
 }
@@ -162,20 +128,6 @@ struct Report {
     stages: Vec<Stage>,
     details: Vec<String>,
     complete: bool,
-}
-
-fn fmt_opt(value: Option<f64>, decimals: usize) -> String {
-    match value {
-        Some(value) => format!("{value:.decimals$}"),
-        None => "n/a".to_string(),
-    }
-}
-
-fn fmt_quantiles(q: Option<Quantiles>) -> String {
-    match q {
-        Some(q) => format!("{:.1} / {:.1} / {:.1} / {:.1}", q.p50, q.p90, q.p99, q.max),
-        None => "n/a".to_string(),
-    }
 }
 
 impl Report {
@@ -335,93 +287,6 @@ type Shared = Arc<Mutex<Report>>;
 fn set_phase(report: &Shared, phase: &str) {
     eprintln!("pipeline bench: {phase}");
     report.lock().unwrap().phase = phase.to_string();
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_micros() as i64)
-        .unwrap_or(0)
-}
-
-/// The `index`-th update of the run (warm-up first, then the burst): update
-/// ids count up from 1, chats take turns, message ids count up per chat.
-fn update_body(index: usize) -> String {
-    let chat = FIRST_CHAT + (index % CHATS) as i64;
-    let message_id = 1 + (index / CHATS) as i64;
-    let name = format!("Bench customer {}", index % CHATS + 1);
-    let text = format!("bench message {}", index + 1);
-    updates::private_text(index as i64 + 1, chat, message_id, &name, &text).to_string()
-}
-
-/// What one webhook got.
-struct Sample {
-    rtt: Duration,
-    /// HTTP status, or None for a transport error.
-    status: Option<u16>,
-    error: Option<String>,
-    answered_at: Instant,
-}
-
-/// Posts every body once with `concurrency` senders sharing one client.
-async fn post_all(
-    client: reqwest::Client,
-    url: String,
-    secret: String,
-    bodies: Arc<Vec<String>>,
-    concurrency: usize,
-    answered: Arc<AtomicUsize>,
-) -> Vec<Sample> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut senders = JoinSet::new();
-    for _ in 0..concurrency.min(bodies.len()) {
-        let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
-        let (bodies, next, answered) = (
-            Arc::clone(&bodies),
-            Arc::clone(&next),
-            Arc::clone(&answered),
-        );
-        senders.spawn(async move {
-            let mut samples = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(index) else {
-                    return samples;
-                };
-                let started = Instant::now();
-                let result = client
-                    .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(TELEGRAM_SECRET_HEADER, &secret)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let (status, error) = match result {
-                    // Read the body so the connection goes back to the pool.
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        match resp.bytes().await {
-                            Ok(_) => (Some(status), None),
-                            Err(error) => (Some(status), Some(error.to_string())),
-                        }
-                    }
-                    Err(error) => (None, Some(error.to_string())),
-                };
-                samples.push(Sample {
-                    rtt: started.elapsed(),
-                    status,
-                    error,
-                    answered_at: Instant::now(),
-                });
-                answered.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-    }
-    let mut all = Vec::with_capacity(bodies.len());
-    while let Some(result) = senders.join_next().await {
-        all.extend(result.expect("a sender task"));
-    }
-    all
 }
 
 async fn inbound_count(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
@@ -801,23 +666,22 @@ async fn run(config: Arc<Config>, report: Shared) -> Result<(), String> {
         &format!("warm-up: {WARMUP} webhooks over {CHATS} chats"),
     );
     let warmup: Arc<Vec<String>> = Arc::new((0..WARMUP).map(update_body).collect());
+    let target = Target {
+        client: client.clone(),
+        url: url.clone(),
+        secret: secret.clone(),
+    };
     let samples = post_all(
-        client.clone(),
-        url.clone(),
-        secret.clone(),
+        target.clone(),
         warmup,
         config.concurrency,
+        None,
         Arc::new(AtomicUsize::new(0)),
     )
     .await;
-    let warm_ok = samples
-        .iter()
-        .filter(|s| s.status.is_some_and(|status| (200..300).contains(&status)))
-        .count();
+    let warm_ok = samples.iter().filter(|s| s.ok()).count();
     if warm_ok < WARMUP {
-        let first = samples
-            .iter()
-            .find(|s| !s.status.is_some_and(|status| (200..300).contains(&status)));
+        let first = samples.iter().find(|s| !s.ok());
         return Err(format!(
             "warm-up: only {warm_ok} of {WARMUP} webhooks answered 2xx; first other: {:?} {:?}",
             first.and_then(|s| s.status),
@@ -856,11 +720,10 @@ async fn run(config: Arc<Config>, report: Shared) -> Result<(), String> {
     let burst_start_us = now_micros();
     let burst_start = Instant::now();
     let mut senders = Some(tokio::spawn(post_all(
-        client.clone(),
-        url.clone(),
-        secret.clone(),
+        target,
         Arc::clone(&bodies),
         config.concurrency,
+        None,
         Arc::clone(&answered),
     )));
     let mut target: Option<i64> = None;
@@ -875,10 +738,7 @@ async fn run(config: Arc<Config>, report: Shared) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("the senders failed: {e}"))?;
             let mut r = report.lock().unwrap();
-            let ok = samples
-                .iter()
-                .filter(|s| s.status.is_some_and(|status| (200..300).contains(&status)))
-                .count();
+            let ok = samples.iter().filter(|s| s.ok()).count();
             let transport = samples.iter().filter(|s| s.status.is_none()).count();
             for sample in &samples {
                 let key = match sample.status {
@@ -887,10 +747,7 @@ async fn run(config: Arc<Config>, report: Shared) -> Result<(), String> {
                 };
                 *r.statuses.entry(key).or_insert(0) += 1;
             }
-            if let Some(sample) = samples
-                .iter()
-                .find(|s| !s.status.is_some_and(|status| (200..300).contains(&status)))
-            {
+            if let Some(sample) = samples.iter().find(|s| !s.ok()) {
                 r.details.push(format!(
                     "first failed answer: status {:?}, error {:?}",
                     sample.status, sample.error

@@ -74,6 +74,14 @@ pub fn describe_metrics() {
         "switchboard_bus_consumed_total",
         "Records consumed per topic.",
     );
+    metrics::describe(
+        "switchboard_webhooks_normalized_total",
+        "Raw webhooks the inbound role processed (normalized or dead-lettered), per provider.",
+    );
+    metrics::describe(
+        "switchboard_events_normalized_total",
+        "Normalized events the inbound role published, per provider.",
+    );
 }
 
 /// Opens the database (creating the data dir) and applies migrations.
@@ -153,6 +161,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         plugins: Arc::clone(&plugins),
         secrets,
         public_url: public_url.clone(),
+        oauth: Arc::new(api::oauth::OauthClients::from_env(
+            plugins
+                .all()
+                .filter(|plugin| plugin.manifest.oauth.is_some())
+                .map(|plugin| plugin.id()),
+        )),
     };
     let router = if settings.runs(Role::Edge) {
         api::router(state)
@@ -196,6 +210,9 @@ fn spawn_housekeeping(db: Db) {
             interval.tick().await;
             if let Err(error) = accounts::purge_sessions(&db).await {
                 tracing::warn!(%error, "purging expired sessions failed");
+            }
+            if let Err(error) = api::oauth::purge_states(&db).await {
+                tracing::warn!(%error, "purging expired OAuth states failed");
             }
         }
     });

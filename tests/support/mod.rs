@@ -9,6 +9,7 @@ pub mod api;
 pub mod canary;
 pub mod cluster;
 pub mod deployment;
+pub mod fake_provider;
 pub mod fake_telegram;
 pub mod metrics;
 pub mod server;

@@ -29,7 +29,36 @@ pub async fn login(
     }
 }
 
-/// The signed-in user, from `Authorization: Bearer <token>`.
+/// The cookie a browser session's token travels in (the web UI sets it at
+/// login); the API also takes the token as `Authorization: Bearer`.
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+/// The session token of a request: the bearer token, else the session cookie.
+fn session_token(parts: &Parts) -> Option<&str> {
+    let bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let cookie = || {
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE).then_some(value)
+            })
+    };
+    bearer
+        .or_else(cookie)
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+/// The signed-in user, from `Authorization: Bearer <token>` or the session cookie.
 pub struct User {
     pub id: String,
 }
@@ -41,14 +70,7 @@ impl FromRequestParts<AppState> for User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        let token = session_token(parts).ok_or(AppError::Unauthorized)?;
         match accounts::session_user(&state.db, token).await? {
             Some(id) => Ok(User { id }),
             None => Err(AppError::Unauthorized),

@@ -1,6 +1,7 @@
 //! Connecting, listing and removing channel accounts.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use super::auth::User;
 use super::error::{ApiResult, AppError};
 use super::AppState;
 use crate::plugin::types::{ConnectError, ConnectRequest};
+use crate::plugin::Plugin;
 use crate::store::accounts::{self, Role};
 use crate::store::channels::{self, ChannelAccount, ChannelError, NewChannel, SealedConfig};
 use crate::store::{new_id, random_token};
@@ -65,17 +67,7 @@ pub async fn create(
     let plugin = state.plugins.get(&body.provider).cloned().ok_or_else(|| {
         AppError::BadRequest(format!("no provider `{}` is installed", body.provider))
     })?;
-    if !accounts::plugin_enabled(&state.db, &workspace_id, &body.provider).await? {
-        return Err(AppError::Forbidden(format!(
-            "provider {} is disabled for this workspace",
-            body.provider
-        )));
-    }
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AppError::BadRequest("name must be 1-200 characters".into()));
-    }
-    let mut config = stringify(body.config)?;
+    let config = stringify(body.config)?;
     for field in plugin
         .manifest
         .config_fields
@@ -92,17 +84,56 @@ pub async fn create(
             )));
         }
     }
+    let account = connect(
+        &state,
+        &plugin,
+        &workspace_id,
+        &body.name,
+        config,
+        Vec::new(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &account))))
+}
+
+/// Connects a channel through its plugin and stores it. `transient` values
+/// reach the plugin's `connect` but are never stored (an OAuth code and the
+/// app's client secret); `config` plus what the plugin returns is stored,
+/// sealed.
+pub async fn connect(
+    state: &AppState,
+    plugin: &Arc<Plugin>,
+    workspace_id: &str,
+    name: &str,
+    mut config: BTreeMap<String, String>,
+    transient: Vec<(String, String)>,
+) -> ApiResult<ChannelAccount> {
+    let provider = plugin.id().to_string();
+    if !accounts::plugin_enabled(&state.db, workspace_id, &provider).await? {
+        return Err(AppError::Forbidden(format!(
+            "provider {provider} is disabled for this workspace"
+        )));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::BadRequest("name must be 1-200 characters".into()));
+    }
+    let workspace_key = accounts::workspace_webhook_key(&state.db, workspace_id)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
     let id = new_id();
     let channel_key = random_token(16);
     let webhook_secret = random_token(24);
-    let webhook_url = format!(
-        "{}/webhooks/{}/{}",
-        state.public_url, body.provider, channel_key
+    let webhook_path = channels::webhook_path(
+        &provider,
+        plugin.manifest.routing,
+        &channel_key,
+        &workspace_key,
     );
     let request = ConnectRequest {
-        config: config.clone().into_iter().collect(),
+        config: config.clone().into_iter().chain(transient).collect(),
         webhook_secret: webhook_secret.clone(),
-        webhook_url,
+        webhook_url: format!("{}{webhook_path}", state.public_url),
     };
     let connected = match plugin.connect(request).await {
         Ok(Ok(connected)) => connected,
@@ -120,24 +151,16 @@ pub async fn create(
         Err(error) => return Err(AppError::Unprocessable(error.to_string())),
     };
     config.extend(connected.config_updates);
-    let secret_fields: Vec<&str> = plugin
-        .manifest
-        .config_fields
-        .iter()
-        .filter(|field| field.secret)
-        .map(|field| field.name.as_str())
-        .collect();
     // Only fields the manifest declares as not secret are ever shown again;
     // anything undeclared is treated as secret.
     let public_config: serde_json::Map<String, Value> = config
         .iter()
         .filter(|(key, _)| {
-            !secret_fields.contains(&key.as_str())
-                && plugin
-                    .manifest
-                    .config_fields
-                    .iter()
-                    .any(|field| &field.name == *key)
+            plugin
+                .manifest
+                .config_fields
+                .iter()
+                .any(|field| &field.name == *key && !field.secret)
         })
         .map(|(key, value)| (key.clone(), Value::String(value.clone())))
         .collect();
@@ -146,8 +169,8 @@ pub async fn create(
         &state.secrets,
         NewChannel {
             id,
-            workspace_id,
-            provider: body.provider,
+            workspace_id: workspace_id.to_string(),
+            provider,
             name: name.to_string(),
             channel_key,
             provider_account_id: connected.provider_account_id,
@@ -157,6 +180,7 @@ pub async fn create(
                 config,
                 webhook_secret,
             },
+            webhook_path,
         },
     )
     .await
@@ -165,7 +189,7 @@ pub async fn create(
         ChannelError::Database(error) => error.into(),
     })?;
     tracing::info!(channel = %account.id, provider = %account.provider, "channel connected");
-    Ok((StatusCode::CREATED, Json(view(&state, &account))))
+    Ok(account)
 }
 
 pub async fn list(

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod error;
 pub mod health;
 pub mod inbox;
+pub mod oauth;
 pub mod plugins;
 pub mod webhooks;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub plugins: Arc<PluginRegistry>,
     pub secrets: Arc<SecretBox>,
     pub public_url: String,
+    /// The operator's OAuth apps at the providers that connect through OAuth.
+    pub oauth: Arc<oauth::OauthClients>,
 }
 
 /// Health, readiness and metrics only: what a process without the edge role serves.
@@ -75,13 +78,20 @@ pub fn router(state: AppState) -> Router {
             get(attachments::download),
         );
     let webhooks = Router::new()
-        .route("/{provider}", any(webhooks::routed))
-        .route("/{provider}/w/{workspace_key}", any(webhooks::routed))
+        .route("/{provider}", any(webhooks::global))
+        .route(
+            "/{provider}/w/{workspace_key}",
+            any(webhooks::per_workspace),
+        )
         .route("/{provider}/{channel_key}", any(webhooks::per_account))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES));
+    let oauth = Router::new()
+        .route("/{provider}/start", get(oauth::start))
+        .route("/{provider}/callback", get(oauth::callback));
     Router::new()
         .nest("/api/v1", api)
         .nest("/webhooks", webhooks)
+        .nest("/oauth", oauth)
         .merge(health_routes())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -4,6 +4,8 @@
 //! the provider saw accepted is never lost. Handlers take the raw bytes:
 //! signatures are computed over the body exactly as received.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -14,7 +16,9 @@ use super::AppState;
 use crate::bus::Record;
 use crate::metrics;
 use crate::pipeline::envelope::{topics, RawWebhook, WireRequest};
-use crate::plugin::types::{HttpResponse, IncomingRequest, RoutingMode, Verdict};
+use crate::plugin::types::{HttpResponse, IncomingRequest, Routing, RoutingMode, Verdict};
+use crate::plugin::Plugin;
+use crate::store::channels::ChannelAccount;
 use crate::store::{accounts, channels, now_micros};
 
 /// Headers never forwarded into the stored event (credentials of our own
@@ -67,6 +71,34 @@ fn refused(provider: &str, reason: &str) {
     );
 }
 
+/// What a webhook request is, before any channel is resolved.
+struct Arrival {
+    provider: String,
+    plugin: Arc<Plugin>,
+    request: IncomingRequest,
+    received_at: i64,
+}
+
+impl Arrival {
+    fn new(
+        state: &AppState,
+        provider: String,
+        request: IncomingRequest,
+    ) -> Result<Arrival, AppError> {
+        let plugin = state
+            .plugins
+            .get(&provider)
+            .cloned()
+            .ok_or(AppError::NotFound("provider"))?;
+        Ok(Arrival {
+            provider,
+            plugin,
+            request,
+            received_at: now_micros(),
+        })
+    }
+}
+
 /// `POST|GET /webhooks/{provider}/{channel_key}`: per-account URLs.
 pub async fn per_account(
     State(state): State<AppState>,
@@ -77,97 +109,229 @@ pub async fn per_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let plugin = state
-        .plugins
-        .get(&provider)
-        .cloned()
-        .ok_or(AppError::NotFound("provider"))?;
-    if plugin.manifest.routing != RoutingMode::PerAccount {
+    let arrival = Arrival::new(
+        &state,
+        provider,
+        incoming(&method, &uri, query, &headers, body),
+    )?;
+    if arrival.plugin.manifest.routing != RoutingMode::PerAccount {
         return Err(AppError::NotFound("webhook URL"));
     }
-    let Some(account) = channels::by_key(&state.db, &provider, &channel_key).await? else {
-        refused(&provider, "unknown_channel");
+    let Some(account) = channels::by_key(&state.db, &arrival.provider, &channel_key).await? else {
+        refused(&arrival.provider, "unknown_channel");
         return Err(AppError::NotFound("channel"));
     };
-    if !accounts::plugin_enabled(&state.db, &account.workspace_id, &provider).await? {
-        refused(&provider, "disabled");
+    admit(&state, &arrival, vec![account]).await
+}
+
+/// `POST|GET /webhooks/{provider}`: one URL for the whole host; the plugin
+/// names the accounts from the payload.
+pub async fn global(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let arrival = Arrival::new(
+        &state,
+        provider,
+        incoming(&method, &uri, query, &headers, body),
+    )?;
+    routed(&state, &arrival, None).await
+}
+
+/// `POST|GET /webhooks/{provider}/w/{workspace_key}`: one URL per
+/// workspace; only that workspace's channels are candidates.
+pub async fn per_workspace(
+    State(state): State<AppState>,
+    Path((provider, workspace_key)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let arrival = Arrival::new(
+        &state,
+        provider,
+        incoming(&method, &uri, query, &headers, body),
+    )?;
+    let Some(workspace_id) = accounts::workspace_by_webhook_key(&state.db, &workspace_key).await?
+    else {
+        refused(&arrival.provider, "unknown_workspace");
+        return Err(AppError::NotFound("webhook URL"));
+    };
+    routed(&state, &arrival, Some(&workspace_id)).await
+}
+
+/// Global and per-workspace URLs: asks the plugin which accounts the request
+/// is for, then admits it for those of them connected here.
+async fn routed(
+    state: &AppState,
+    arrival: &Arrival,
+    workspace_id: Option<&str>,
+) -> Result<Response, AppError> {
+    let provider = &arrival.provider;
+    if arrival.plugin.manifest.routing == RoutingMode::PerAccount {
+        return Err(AppError::NotFound(
+            "webhook URL (this provider uses per-account URLs)",
+        ));
+    }
+    let routing = arrival
+        .plugin
+        .route(arrival.request.clone())
+        .await
+        .map_err(|error| {
+            refused(provider, "plugin_failure");
+            AppError::Unavailable(format!(
+                "the {provider} plugin could not route this request: {error}"
+            ))
+        })?;
+    let in_scope = |account: &ChannelAccount| {
+        workspace_id.is_none_or(|workspace_id| account.workspace_id == workspace_id)
+    };
+    match routing {
+        Routing::Unroutable(reason) => {
+            refused(provider, "unroutable");
+            Err(AppError::BadRequest(reason))
+        }
+        Routing::Handshake => {
+            let candidates = channels::of_provider(&state.db, provider, workspace_id).await?;
+            handshake(state, arrival, candidates).await
+        }
+        Routing::Accounts(ids) => {
+            let mut matched = Vec::new();
+            for id in &ids {
+                match channels::by_provider_account(&state.db, provider, id).await? {
+                    Some(account) if in_scope(&account) => matched.push(account),
+                    _ => {
+                        refused(provider, "unknown_account");
+                        tracing::warn!(%provider, account = %id, "webhook for an account not connected here");
+                    }
+                }
+            }
+            if matched.is_empty() {
+                return Err(AppError::NotFound(
+                    "channel for the accounts this webhook names",
+                ));
+            }
+            admit(state, arrival, matched).await
+        }
+    }
+}
+
+/// A handshake names no account (Meta's verification GET): the first
+/// candidate channel whose `verify` answers it wins; none -> 403.
+async fn handshake(
+    state: &AppState,
+    arrival: &Arrival,
+    candidates: Vec<ChannelAccount>,
+) -> Result<Response, AppError> {
+    let provider = &arrival.provider;
+    for account in candidates {
+        if !accounts::plugin_enabled(&state.db, &account.workspace_id, provider).await? {
+            continue;
+        }
+        let channel = account
+            .to_plugin(&state.secrets, &state.public_url)
+            .map_err(|error| AppError::Internal(error.into()))?;
+        match arrival
+            .plugin
+            .verify(channel, arrival.request.clone())
+            .await
+        {
+            Ok(Verdict::Respond(response)) => return Ok(plugin_response(response)),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%provider, channel = %account.id, %error, "handshake verify failed")
+            }
+        }
+    }
+    refused(provider, "handshake_unmatched");
+    Err(AppError::Forbidden(
+        "no connected channel recognises this verification request".into(),
+    ))
+}
+
+/// Authenticates the request for each account it is for and stores it once
+/// per account; answers 2xx only after the bus acknowledged every record.
+async fn admit(
+    state: &AppState,
+    arrival: &Arrival,
+    accounts_named: Vec<ChannelAccount>,
+) -> Result<Response, AppError> {
+    let provider = &arrival.provider;
+    let mut records = Vec::with_capacity(accounts_named.len());
+    let mut reply = None;
+    let mut disabled = 0;
+    for account in &accounts_named {
+        if !accounts::plugin_enabled(&state.db, &account.workspace_id, provider).await? {
+            disabled += 1;
+            continue;
+        }
+        let channel = account
+            .to_plugin(&state.secrets, &state.public_url)
+            .map_err(|error| AppError::Internal(error.into()))?;
+        let verdict = arrival
+            .plugin
+            .verify(channel, arrival.request.clone())
+            .await
+            .map_err(|error| {
+                refused(provider, "plugin_failure");
+                AppError::Unavailable(format!(
+                    "the {provider} plugin could not check this request: {error}"
+                ))
+            })?;
+        match verdict {
+            Verdict::Respond(response) => return Ok(plugin_response(response)),
+            Verdict::Reject(rejection) => {
+                refused(provider, "rejected");
+                let status = StatusCode::from_u16(rejection.status)
+                    .ok()
+                    .filter(|status| status.is_client_error())
+                    .unwrap_or(StatusCode::BAD_REQUEST);
+                let body = axum::Json(serde_json::json!({ "error": rejection.reason }));
+                return Ok((status, body).into_response());
+            }
+            Verdict::Accept(response) => {
+                reply = reply.or(response);
+            }
+        }
+        let raw = RawWebhook {
+            provider: provider.clone(),
+            channel_id: Some(account.id.clone()),
+            workspace_id: Some(account.workspace_id.clone()),
+            accounts: vec![account.provider_account_id.clone()],
+            received_at: arrival.received_at,
+            request: WireRequest::from(&arrival.request),
+        };
+        records.push(Record {
+            topic: topics::webhook(provider),
+            key: account.id.clone(),
+            payload: serde_json::to_vec(&raw).expect("a raw webhook always serializes"),
+        });
+    }
+    if records.is_empty() && disabled > 0 {
+        refused(provider, "disabled");
         return Err(AppError::Forbidden(format!(
             "provider {provider} is disabled for this workspace"
         )));
     }
-    let channel = account
-        .to_plugin(&state.secrets, &state.public_url)
-        .map_err(|error| AppError::Internal(error.into()))?;
-    let request = incoming(&method, &uri, query, &headers, body);
-    let received_at = now_micros();
-    let verdict = plugin
-        .verify(channel, request.clone())
-        .await
-        .map_err(|error| {
-            refused(&provider, "plugin_failure");
-            AppError::Unavailable(format!(
-                "the {provider} plugin could not check this request: {error}"
-            ))
-        })?;
-    let reply = match verdict {
-        Verdict::Respond(response) => return Ok(plugin_response(response)),
-        Verdict::Reject(rejection) => {
-            refused(&provider, "rejected");
-            let status = StatusCode::from_u16(rejection.status)
-                .ok()
-                .filter(|status| status.is_client_error())
-                .unwrap_or(StatusCode::BAD_REQUEST);
-            let body = axum::Json(serde_json::json!({ "error": rejection.reason }));
-            return Ok((status, body).into_response());
-        }
-        Verdict::Accept(reply) => reply,
-    };
-    let raw = RawWebhook {
-        provider: provider.clone(),
-        channel_id: Some(account.id.clone()),
-        workspace_id: Some(account.workspace_id.clone()),
-        accounts: Vec::new(),
-        received_at,
-        request: WireRequest::from(&request),
-    };
-    let record = Record {
-        topic: topics::webhook(&provider),
-        key: account.id.clone(),
-        payload: serde_json::to_vec(&raw).expect("a raw webhook always serializes"),
-    };
-    state.bus.publish(vec![record]).await.map_err(|error| {
-        refused(&provider, "bus_unavailable");
+    let stored = records.len();
+    state.bus.publish(records).await.map_err(|error| {
+        refused(provider, "bus_unavailable");
         AppError::Unavailable(format!("cannot store the webhook right now: {error}"))
     })?;
-    metrics::inc(
+    metrics::add(
         "switchboard_webhooks_accepted_total",
-        &[("provider", &provider)],
+        &[("provider", provider)],
+        stored as u64,
     );
     Ok(match reply {
         Some(response) => plugin_response(response),
         None => StatusCode::OK.into_response(),
     })
-}
-
-/// `POST|GET /webhooks/{provider}` and `/webhooks/{provider}/w/{workspace_key}`:
-/// global and per-workspace URLs, for providers that route by account id.
-pub async fn routed(
-    State(state): State<AppState>,
-    Path(params): Path<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    let provider = params
-        .iter()
-        .find(|(name, _)| name == "provider")
-        .map(|(_, value)| value.clone())
-        .unwrap_or_default();
-    match state.plugins.get(&provider) {
-        None => Err(AppError::NotFound("provider")),
-        Some(plugin) => Err(AppError::NotFound(match plugin.manifest.routing {
-            RoutingMode::PerAccount => "webhook URL (this provider uses per-account URLs)",
-            // Routing by account id arrives with the providers that use it.
-            RoutingMode::Global | RoutingMode::PerWorkspace => {
-                "webhook route (no provider with global routing is installed)"
-            }
-        })),
-    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::envelope::{topics, Normalized, RawWebhook};
 use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Record};
+use crate::metrics;
 use crate::plugin::types::{Channel, EventBody, IncomingRequest};
 use crate::store::channels;
 
@@ -41,6 +42,10 @@ pub async fn run(pipeline: Pipeline, provider: String) {
                 continue;
             }
         };
+        let events = records
+            .iter()
+            .filter(|record| record.topic == topics::NORMALIZED)
+            .count();
         // Publish, then commit: a crash in between redelivers the batch and
         // the writer's dedup absorbs the repeat.
         if let Err(error) = pipeline.bus.publish(records).await {
@@ -49,6 +54,16 @@ pub async fn run(pipeline: Pipeline, provider: String) {
             consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
             continue;
         }
+        metrics::add(
+            "switchboard_webhooks_normalized_total",
+            &[("provider", &provider)],
+            batch.len() as u64,
+        );
+        metrics::add(
+            "switchboard_events_normalized_total",
+            &[("provider", &provider)],
+            events as u64,
+        );
         if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, %topic, "cannot commit offset");
         }

@@ -16,7 +16,7 @@ use wasmtime::Store;
 use super::allowed_hosts::AllowedHosts;
 use super::bindings::types::{
     Channel, ConnectError, ConnectRequest, Connected, Event, FetchedAttachment, IncomingRequest,
-    NormalizeError, OutboundMessage, PluginManifest, Routing, SendError, Sent, Verdict,
+    NormalizeError, OauthStart, OutboundMessage, PluginManifest, Routing, SendError, Sent, Verdict,
 };
 use super::bindings::{ProviderApi, ProviderPre, ProviderWorld};
 use super::engine::{deadline_ticks, PluginEngine};
@@ -27,6 +27,7 @@ use crate::metrics;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
     Manifest,
+    OauthAuthorizeUrl,
     Connect,
     Disconnect,
     Route,
@@ -40,6 +41,7 @@ impl CallKind {
     pub fn as_str(self) -> &'static str {
         match self {
             CallKind::Manifest => "manifest",
+            CallKind::OauthAuthorizeUrl => "oauth_authorize_url",
             CallKind::Connect => "connect",
             CallKind::Disconnect => "disconnect",
             CallKind::Route => "route",
@@ -236,6 +238,20 @@ impl Plugin {
                 .session(&channel.config)?
                 .call(CallKind::Send, |api, store| {
                     api.call_send(store, &channel, &message)
+                })
+        })
+        .await
+    }
+
+    pub async fn oauth_authorize_url(
+        self: &Arc<Self>,
+        request: OauthStart,
+    ) -> Result<Result<String, ConnectError>, PluginError> {
+        self.blocking(move |plugin| {
+            plugin
+                .session(&request.config)?
+                .call(CallKind::OauthAuthorizeUrl, |api, store| {
+                    api.call_oauth_authorize_url(store, &request)
                 })
         })
         .await

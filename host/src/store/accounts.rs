@@ -221,3 +221,26 @@ pub async fn purge_sessions(db: &Db) -> anyhow::Result<u64> {
         .await?
         .rows_affected())
 }
+
+/// The path segment of a workspace's per-workspace webhook URLs.
+pub async fn workspace_webhook_key(db: &Db, workspace_id: &str) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT webhook_key FROM workspaces WHERE id = $1")
+            .bind(workspace_id)
+            .fetch_optional(&db.read)
+            .await?,
+    )
+}
+
+/// The workspace a per-workspace webhook URL names.
+pub async fn workspace_by_webhook_key(
+    db: &Db,
+    webhook_key: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM workspaces WHERE webhook_key = $1")
+            .bind(webhook_key)
+            .fetch_optional(&db.read)
+            .await?,
+    )
+}

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now_micros, Db};
-use crate::plugin::types::Channel;
+use crate::plugin::types::{Channel, RoutingMode};
 use crate::secrets::{SecretBox, UnsealError};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,6 +27,9 @@ pub struct ChannelAccount {
     #[serde(skip)]
     pub sealed_config: Vec<u8>,
     pub created_at: i64,
+    /// Where the provider calls, under the public URL; see [`webhook_path`].
+    #[serde(skip)]
+    pub webhook_path: Option<String>,
 }
 
 /// What is sealed: the full configuration and the webhook secret.
@@ -46,6 +49,23 @@ pub struct NewChannel {
     pub display_name: String,
     pub public_config: serde_json::Value,
     pub sealed: SealedConfig,
+    pub webhook_path: String,
+}
+
+/// The path a provider calls for a channel, by the plugin's routing mode:
+/// its own URL (per-account), the provider's (global), or the workspace's
+/// (per-workspace).
+pub fn webhook_path(
+    provider: &str,
+    routing: RoutingMode,
+    channel_key: &str,
+    workspace_webhook_key: &str,
+) -> String {
+    match routing {
+        RoutingMode::PerAccount => format!("/webhooks/{provider}/{channel_key}"),
+        RoutingMode::Global => format!("/webhooks/{provider}"),
+        RoutingMode::PerWorkspace => format!("/webhooks/{provider}/w/{workspace_webhook_key}"),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +76,7 @@ pub enum ChannelError {
     Database(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, last_error, public_config, sealed_config, created_at";
+const COLUMNS: &str = "id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, last_error, public_config, sealed_config, created_at, webhook_path";
 
 fn from_row(row: &AnyRow) -> ChannelAccount {
     let public: String = row.get("public_config");
@@ -73,6 +93,7 @@ fn from_row(row: &AnyRow) -> ChannelAccount {
         config: serde_json::from_str(&public).unwrap_or_default(),
         sealed_config: row.get("sealed_config"),
         created_at: row.get("created_at"),
+        webhook_path: row.get("webhook_path"),
     }
 }
 
@@ -84,8 +105,8 @@ pub async fn insert(
     let sealed_json = serde_json::to_vec(&new.sealed).expect("a string map always serializes");
     let sealed = secrets.seal(&sealed_json, &new.id);
     let result = sqlx::query(
-        "INSERT INTO channel_accounts (id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, public_config, sealed_config, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $10)",
+        "INSERT INTO channel_accounts (id, workspace_id, provider, name, channel_key, provider_account_id, display_name, status, public_config, sealed_config, created_at, webhook_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $10, $11)",
     )
     .bind(&new.id)
     .bind(&new.workspace_id)
@@ -97,6 +118,7 @@ pub async fn insert(
     .bind(new.public_config.to_string())
     .bind(sealed)
     .bind(now_micros())
+    .bind(&new.webhook_path)
     .execute(&db.write)
     .await;
     match result {
@@ -132,6 +154,48 @@ pub async fn by_key(
         .await?
         .as_ref()
         .map(from_row))
+}
+
+/// The live channel of a provider account (the id a webhook payload names).
+pub async fn by_provider_account(
+    db: &Db,
+    provider: &str,
+    provider_account_id: &str,
+) -> Result<Option<ChannelAccount>, sqlx::Error> {
+    let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE provider = $1 AND provider_account_id = $2 AND deleted_at IS NULL");
+    Ok(sqlx::query(&query)
+        .bind(provider)
+        .bind(provider_account_id)
+        .fetch_optional(&db.read)
+        .await?
+        .as_ref()
+        .map(from_row))
+}
+
+/// Every live channel of a provider, in one workspace or in all.
+pub async fn of_provider(
+    db: &Db,
+    provider: &str,
+    workspace_id: Option<&str>,
+) -> Result<Vec<ChannelAccount>, sqlx::Error> {
+    let rows = match workspace_id {
+        Some(workspace_id) => {
+            let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE provider = $1 AND workspace_id = $2 AND deleted_at IS NULL ORDER BY created_at");
+            sqlx::query(&query)
+                .bind(provider)
+                .bind(workspace_id)
+                .fetch_all(&db.read)
+                .await?
+        }
+        None => {
+            let query = format!("SELECT {COLUMNS} FROM channel_accounts WHERE provider = $1 AND deleted_at IS NULL ORDER BY created_at");
+            sqlx::query(&query)
+                .bind(provider)
+                .fetch_all(&db.read)
+                .await?
+        }
+    };
+    Ok(rows.iter().map(from_row).collect())
 }
 
 pub async fn list(db: &Db, workspace_id: &str) -> Result<Vec<ChannelAccount>, sqlx::Error> {
@@ -174,10 +238,13 @@ pub async fn set_status(
 
 impl ChannelAccount {
     pub fn webhook_url(&self, public_url: &str) -> String {
-        format!(
-            "{public_url}/webhooks/{}/{}",
-            self.provider, self.channel_key
-        )
+        match &self.webhook_path {
+            Some(path) => format!("{public_url}{path}"),
+            None => format!(
+                "{public_url}/webhooks/{}/{}",
+                self.provider, self.channel_key
+            ),
+        }
     }
 
     pub fn unseal(&self, secrets: &SecretBox) -> Result<SealedConfig, UnsealError> {

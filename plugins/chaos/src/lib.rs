@@ -78,6 +78,7 @@ impl Provider for Chaos {
                 call_timeout_ms: 1_000,
                 max_outbound_body_bytes: 1 << 20,
             },
+            oauth: None,
         }
     }
 

@@ -23,6 +23,10 @@ impl<P: Provider> Guest for Adapter<P> {
         instance::<P>().manifest()
     }
 
+    fn oauth_authorize_url(request: OauthStart) -> Result<String, ConnectError> {
+        instance::<P>().oauth_authorize_url(request)
+    }
+
     fn connect(request: ConnectRequest) -> Result<Connected, ConnectError> {
         instance::<P>().connect(request)
     }

@@ -39,9 +39,9 @@ pub use serde_json as json;
 pub use wit::switchboard::provider::types::{
     Attachment, AttachmentKind, Capabilities, Channel, ConfigField, ConnectError, ConnectRequest,
     Connected, DeliveryState, Event, EventBody, FetchedAttachment, HttpResponse, IncomingRequest,
-    Limits, Message, MessageRef, NormalizeError, OutboundAttachment, OutboundMessage, Participant,
-    PluginManifest as Manifest, Reaction, Rejection, Routing, RoutingMode, SendError, Sent,
-    StatusUpdate, Thread, ThreadKind, Verdict,
+    Limits, Message, MessageRef, NormalizeError, OauthStart, OauthSupport, OutboundAttachment,
+    OutboundMessage, Participant, PluginManifest as Manifest, Reaction, Rejection, Routing,
+    RoutingMode, SendError, Sent, StatusUpdate, Thread, ThreadKind, Verdict,
 };
 
 /// The contract version this SDK builds against. `register_provider!` writes
@@ -55,6 +55,13 @@ pub const CONTRACT_VERSION: &str = "0.1.0";
 /// call, so keep no state you cannot lose.
 pub trait Provider: Default + Send + Sync + 'static {
     fn manifest(&self) -> Manifest;
+
+    /// Only for providers whose manifest declares `oauth`.
+    fn oauth_authorize_url(&self, _request: OauthStart) -> Result<String, ConnectError> {
+        Err(ConnectError::InvalidConfig(
+            "this provider does not connect through OAuth".into(),
+        ))
+    }
 
     fn connect(&self, _request: ConnectRequest) -> Result<Connected, ConnectError> {
         Err(ConnectError::InvalidConfig(

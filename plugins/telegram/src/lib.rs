@@ -85,6 +85,7 @@ impl Provider for Telegram {
                 // would need more memory than a call is given.
                 max_outbound_body_bytes: 20 << 20,
             },
+            oauth: None,
         }
     }
 

@@ -842,6 +842,144 @@ async fn a_reaction_is_added_then_removed() {
 }
 
 #[tokio::test]
+async fn events_on_a_message_in_its_own_batch_apply_after_it() {
+    // The message waits in the writer's buffer; the reaction and the edit
+    // behind it in the batch must still find it.
+    let fx = fixture().await;
+    let batch = vec![
+        fx.event_of(anna_says("update:1", "123456789:512", "Hi")),
+        fx.event(
+            "update:2",
+            reaction("123456789:512", "👍", false, T0 + 1_000),
+        ),
+        fx.event(
+            "update:3",
+            EventBody::Edit(message(
+                "123456789:512",
+                direct(ANNA),
+                anna(),
+                "Hi there",
+                T0 + 2_000,
+            )),
+        ),
+        fx.event_of(anna_says("update:4", "123456789:513", "Still there?")),
+    ];
+    assert_eq!(
+        fx.apply(&batch).await,
+        vec![Applied::Written; 4],
+        "every event of the batch applies"
+    );
+    let row = fx.message_row("123456789:512").await;
+    assert_eq!(
+        row.get::<Option<String>, _>("text").as_deref(),
+        Some("Hi there")
+    );
+    assert_eq!(
+        json_column(&row, "reactions"),
+        serde_json::json!([{"emoji": "👍", "by": ANNA, "at": T0 + 1_000}])
+    );
+    assert_eq!(fx.count("messages").await, 2);
+    assert_eq!(fx.count("conversations").await, 1);
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_writes_every_message_once() {
+    // 450 messages from 300 people: more rows than one multi-row statement
+    // takes, and more people than one preload query names.
+    let fx = fixture().await;
+    let people = 300;
+    let batch: Vec<Normalized> = (0..450)
+        .map(|i| {
+            let user = (1_000 + i % people).to_string();
+            let body = EventBody::Message(message(
+                &format!("{user}:{i}"),
+                direct(&user),
+                person(&user, &format!("Customer {user}"), None),
+                &format!("message {i}"),
+                T0 + i as u64,
+            ));
+            fx.event(&format!("update:{i}"), body)
+        })
+        .collect();
+    assert_eq!(fx.apply(&batch).await, vec![Applied::Written; 450]);
+    assert_eq!(fx.count("messages").await, 450);
+    assert_eq!(fx.count("contacts").await, people as i64);
+    assert_eq!(fx.count("conversations").await, people as i64);
+
+    // Redelivered together with one new message: only the new one is written.
+    let mut again = batch.clone();
+    again.push(fx.event_of(anna_says("update:9999", "123456789:1", "New")));
+    let applied = fx.apply(&again).await;
+    assert_eq!(applied[..450], vec![Applied::Duplicate; 450][..]);
+    assert_eq!(applied[450], Applied::Written);
+    assert_eq!(fx.count("messages").await, 451);
+    assert_eq!(fx.count("contacts").await, people as i64 + 1);
+}
+
+#[tokio::test]
+async fn a_renamed_customer_is_renamed_once_the_batch_sees_it() {
+    let fx = fixture().await;
+    let first = anna_says("update:1", "123456789:512", "Hi");
+    assert_eq!(fx.apply_one(fx.event_of(first)).await, Applied::Written);
+    let renamed = message(
+        "123456789:513",
+        direct(ANNA),
+        person(ANNA, "Anna K.", Some("anna_k")),
+        "It's me",
+        T0 + 1_000,
+    );
+    assert_eq!(
+        fx.apply_one(fx.event("update:2", EventBody::Message(renamed)))
+            .await,
+        Applied::Written
+    );
+    let name: Option<String> = sqlx::query_scalar(
+        "SELECT display_name FROM contact_identities WHERE provider_user_id = ?",
+    )
+    .bind(ANNA)
+    .fetch_one(&fx.db.read)
+    .await
+    .expect("select the identity");
+    assert_eq!(name.as_deref(), Some("Anna K."));
+}
+
+#[tokio::test]
+async fn alternate_ids_of_a_sender_are_identities_of_the_same_contact() {
+    // WhatsApp: the phone number (wa_id) and the business-scoped user id.
+    let fx = fixture().await;
+    let mut sender = person("79161234567", "Ivan", None);
+    sender.alternate_ids = vec!["US.1349".to_string()];
+    let body = EventBody::Message(message(
+        "wamid.1",
+        direct("79161234567"),
+        sender.clone(),
+        "Hello",
+        T0,
+    ));
+    assert_eq!(
+        fx.apply_one(fx.event("wamid.1", body)).await,
+        Applied::Written
+    );
+    let (_, by_phone) = fx.identity("79161234567").await;
+    let (_, by_bsuid) = fx.identity("US.1349").await;
+    assert_eq!(by_phone, by_bsuid, "one contact, two identities");
+    assert_eq!(fx.count("contacts").await, 1);
+
+    let again = EventBody::Message(message(
+        "wamid.2",
+        direct("79161234567"),
+        sender,
+        "Again",
+        T0 + 1,
+    ));
+    assert_eq!(
+        fx.apply_one(fx.event("wamid.2", again)).await,
+        Applied::Written
+    );
+    assert_eq!(fx.count("contact_identities").await, 2);
+}
+
+#[tokio::test]
 async fn a_reaction_to_an_unknown_message_is_ignored() {
     let fx = fixture().await;
     let event = fx.event("update:1", reaction("123456789:404", "👍", false, T0));
