@@ -662,4 +662,4 @@ macro_rules! conformance {
     };
 }
 
-conformance!(telegram);
+conformance!(telegram, instagram, vk, whatsapp);

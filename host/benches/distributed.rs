@@ -239,12 +239,13 @@ async fn kafka_ceiling(brokers: &str, partitions: usize, bodies: &[String]) -> R
         )
         .await
         .map_err(|e| format!("create {topic}: {e}"))?;
-    // The bus's producer settings (host/src/bus/kafka.rs).
+    // The bus's producer and consumer settings (host/src/bus/kafka.rs).
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2")
+        .set("socket.nagle.disable", "true")
         .create()
         .map_err(|e| format!("kafka producer: {e}"))?;
     let consumer: StreamConsumer = ClientConfig::new()
@@ -252,6 +253,8 @@ async fn kafka_ceiling(brokers: &str, partitions: usize, bodies: &[String]) -> R
         .set("group.id", format!("{topic}.readers"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
+        .set("fetch.wait.max.ms", "10")
+        .set("socket.nagle.disable", "true")
         .create()
         .map_err(|e| format!("kafka consumer: {e}"))?;
     consumer
@@ -488,7 +491,7 @@ fn print(config: &Config, results: &Results) {
             fmt_opt(results.pg_ceiling, 0),
         ),
         (
-            format!("burst: webhooks sent / accepted / committed"),
+            "burst: webhooks sent / accepted / committed".into(),
             burst.map_or("n/a".into(), |b| {
                 format!("{} / {} / {}", b.sent, b.accepted, b.committed)
             }),

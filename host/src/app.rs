@@ -167,6 +167,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .filter(|plugin| plugin.manifest.oauth.is_some())
                 .map(|plugin| plugin.id()),
         )),
+        edge_cache: Arc::default(),
     };
     let router = if settings.runs(Role::Edge) {
         api::router(state)

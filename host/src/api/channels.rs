@@ -188,6 +188,7 @@ pub async fn connect(
         ChannelError::AlreadyConnected(_) => AppError::Conflict(error.to_string()),
         ChannelError::Database(error) => error.into(),
     })?;
+    state.edge_cache.clear();
     tracing::info!(channel = %account.id, provider = %account.provider, "channel connected");
     Ok(account)
 }
@@ -234,5 +235,6 @@ pub async fn delete(
         }
     }
     channels::delete(&state.db, &workspace_id, &channel_id).await?;
+    state.edge_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }

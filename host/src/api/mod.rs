@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod channels;
+pub mod edge_cache;
 pub mod error;
 pub mod health;
 pub mod inbox;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub public_url: String,
     /// The operator's OAuth apps at the providers that connect through OAuth.
     pub oauth: Arc<oauth::OauthClients>,
+    /// Channels and plugin toggles the webhook edge looked up lately.
+    pub edge_cache: Arc<edge_cache::EdgeCache>,
 }
 
 /// Health, readiness and metrics only: what a process without the edge role serves.

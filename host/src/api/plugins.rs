@@ -73,6 +73,7 @@ pub async fn set_for_workspace(
         return Err(AppError::NotFound("plugin"));
     }
     accounts::set_plugin_enabled(&state.db, &workspace_id, &plugin_id, body.enabled).await?;
+    state.edge_cache.clear();
     Ok(Json(
         json!({ "plugin_id": plugin_id, "enabled": body.enabled }),
     ))

@@ -11,6 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use super::edge_cache::{ChannelKey, ResolvedChannel};
 use super::error::AppError;
 use super::AppState;
 use crate::bus::Record;
@@ -117,11 +118,12 @@ pub async fn per_account(
     if arrival.plugin.manifest.routing != RoutingMode::PerAccount {
         return Err(AppError::NotFound("webhook URL"));
     }
-    let Some(account) = channels::by_key(&state.db, &arrival.provider, &channel_key).await? else {
+    let key = ChannelKey::Url(arrival.provider.clone(), channel_key);
+    let Some(resolved) = resolve(&state, key).await? else {
         refused(&arrival.provider, "unknown_channel");
         return Err(AppError::NotFound("channel"));
     };
-    admit(&state, &arrival, vec![account]).await
+    admit(&state, &arrival, vec![resolved]).await
 }
 
 /// `POST|GET /webhooks/{provider}`: one URL for the whole host; the plugin
@@ -190,8 +192,8 @@ async fn routed(
                 "the {provider} plugin could not route this request: {error}"
             ))
         })?;
-    let in_scope = |account: &ChannelAccount| {
-        workspace_id.is_none_or(|workspace_id| account.workspace_id == workspace_id)
+    let in_scope = |resolved: &ResolvedChannel| {
+        workspace_id.is_none_or(|workspace_id| resolved.account.workspace_id == workspace_id)
     };
     match routing {
         Routing::Unroutable(reason) => {
@@ -205,8 +207,9 @@ async fn routed(
         Routing::Accounts(ids) => {
             let mut matched = Vec::new();
             for id in &ids {
-                match channels::by_provider_account(&state.db, provider, id).await? {
-                    Some(account) if in_scope(&account) => matched.push(account),
+                let key = ChannelKey::Account(provider.clone(), id.clone());
+                match resolve(state, key).await? {
+                    Some(resolved) if in_scope(&resolved) => matched.push(resolved),
                     _ => {
                         refused(provider, "unknown_account");
                         tracing::warn!(%provider, account = %id, "webhook for an account not connected here");
@@ -232,7 +235,7 @@ async fn handshake(
 ) -> Result<Response, AppError> {
     let provider = &arrival.provider;
     for account in candidates {
-        if !accounts::plugin_enabled(&state.db, &account.workspace_id, provider).await? {
+        if !plugin_enabled(state, &account.workspace_id, provider).await? {
             continue;
         }
         let channel = account
@@ -256,25 +259,63 @@ async fn handshake(
     ))
 }
 
+/// The channel a webhook names, with its credentials unsealed; cached
+/// briefly (see [`super::edge_cache`]).
+async fn resolve(state: &AppState, key: ChannelKey) -> Result<Option<ResolvedChannel>, AppError> {
+    if let Some(resolved) = state.edge_cache.channel(&key) {
+        return Ok(Some(resolved));
+    }
+    let account = match &key {
+        ChannelKey::Url(provider, channel_key) => {
+            channels::by_key(&state.db, provider, channel_key).await?
+        }
+        ChannelKey::Account(provider, account_id) => {
+            channels::by_provider_account(&state.db, provider, account_id).await?
+        }
+    };
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let channel = account
+        .to_plugin(&state.secrets, &state.public_url)
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let resolved = ResolvedChannel { account, channel };
+    state.edge_cache.put_channel(key, resolved.clone());
+    Ok(Some(resolved))
+}
+
+/// Whether the workspace has the provider on; cached briefly.
+async fn plugin_enabled(
+    state: &AppState,
+    workspace_id: &str,
+    provider: &str,
+) -> Result<bool, AppError> {
+    if let Some(enabled) = state.edge_cache.plugin_enabled(workspace_id, provider) {
+        return Ok(enabled);
+    }
+    let enabled = accounts::plugin_enabled(&state.db, workspace_id, provider).await?;
+    state
+        .edge_cache
+        .put_plugin_enabled(workspace_id, provider, enabled);
+    Ok(enabled)
+}
+
 /// Authenticates the request for each account it is for and stores it once
 /// per account; answers 2xx only after the bus acknowledged every record.
 async fn admit(
     state: &AppState,
     arrival: &Arrival,
-    accounts_named: Vec<ChannelAccount>,
+    accounts_named: Vec<ResolvedChannel>,
 ) -> Result<Response, AppError> {
     let provider = &arrival.provider;
     let mut records = Vec::with_capacity(accounts_named.len());
     let mut reply = None;
     let mut disabled = 0;
-    for account in &accounts_named {
-        if !accounts::plugin_enabled(&state.db, &account.workspace_id, provider).await? {
+    for ResolvedChannel { account, channel } in accounts_named {
+        if !plugin_enabled(state, &account.workspace_id, provider).await? {
             disabled += 1;
             continue;
         }
-        let channel = account
-            .to_plugin(&state.secrets, &state.public_url)
-            .map_err(|error| AppError::Internal(error.into()))?;
         let verdict = arrival
             .plugin
             .verify(channel, arrival.request.clone())
