@@ -51,6 +51,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use common::cpu;
 use common::{fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS};
 use support::cluster::Cluster;
 
@@ -128,6 +129,62 @@ struct Results {
     pg_ceiling: Option<f64>,
     burst: Option<Phase>,
     steady: Option<Phase>,
+    /// Where the CPU went during the burst.
+    burst_cpu: Vec<String>,
+}
+
+/// CPU seconds used so far by each party of the run.
+struct CpuParts {
+    at: Instant,
+    servers: f64,
+    broker: f64,
+    database: f64,
+    benchmark: f64,
+    machine: Option<(f64, f64)>,
+}
+
+impl CpuParts {
+    fn read(server_pids: &[u32]) -> CpuParts {
+        CpuParts {
+            at: Instant::now(),
+            servers: cpu::total_cpu(server_pids),
+            broker: cpu::total_cpu(&cpu::pids_named("tansu")),
+            database: cpu::total_cpu(&cpu::pids_named("postgres")),
+            benchmark: cpu::cpu_snapshot(None).map_or(0.0, |s| s.total.cpu()),
+            machine: cpu::machine_cpu(),
+        }
+    }
+
+    /// One line per party: CPU seconds, cores, and CPU per webhook.
+    fn describe(&self, before: &CpuParts, webhooks: usize) -> Vec<String> {
+        let wall = self.at.duration_since(before.at).as_secs_f64();
+        let line = |who: &str, seconds: f64| {
+            format!(
+                "  {who:<44} {seconds:>6.2} CPU s = {:>4.2} cores, {:>6.3} ms per webhook",
+                seconds / wall,
+                seconds * 1000.0 / webhooks.max(1) as f64
+            )
+        };
+        let mut lines = vec![
+            format!("CPU during the burst ({wall:.2} s wall, first send to last commit):"),
+            line("switchboard processes", self.servers - before.servers),
+            line("tansu (broker)", self.broker - before.broker),
+            line("postgres (all backends)", self.database - before.database),
+            line(
+                "this benchmark (HTTP client, fake API)",
+                self.benchmark - before.benchmark,
+            ),
+        ];
+        if let (Some(after), Some(earlier)) = (self.machine, before.machine) {
+            let (busy, all) = (after.0 - earlier.0, after.1 - earlier.1);
+            lines.push(format!(
+                "  {:<44} {busy:>6.2} CPU s busy of {all:.2} ({:.0}%)",
+                "whole machine",
+                if all > 0.0 { busy / all * 100.0 } else { 0.0 }
+            ));
+        }
+        lines
+    }
 }
 
 async fn inbound_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
@@ -432,8 +489,15 @@ async fn run(config: &Config, results: &mut Results) -> Result<(), String> {
         None,
     )
     .await?;
-    results.burst =
-        Some(run_phase("burst", &target, &pool, burst, config.concurrency, None).await?);
+    let server_pids: Vec<u32> = cluster
+        .node_names()
+        .iter()
+        .filter_map(|name| cluster.node(name).pid())
+        .collect();
+    let before = CpuParts::read(&server_pids);
+    let burst_phase = run_phase("burst", &target, &pool, burst, config.concurrency, None).await?;
+    results.burst_cpu = CpuParts::read(&server_pids).describe(&before, config.webhooks);
+    results.burst = Some(burst_phase);
     let steady_first = burst_start + config.webhooks;
     let steady_count = config.steady_rate * config.steady_secs;
     results.steady = Some(
@@ -541,6 +605,9 @@ fn print(config: &Config, results: &Results) {
         println!("| {key:<width$} | {value:>value_width$} |");
     }
     println!("{rule}");
+    for line in &results.burst_cpu {
+        println!("{line}");
+    }
     let steady_p99 = steady.and_then(|s| s.latency).map(|q| q.p99);
     println!(
         "target >= {TARGET_PER_SEC:.0} webhooks/s end to end: {}",

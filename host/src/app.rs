@@ -132,6 +132,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             let kafka = Arc::new(KafkaBus::connect(KafkaSettings {
                 brokers: brokers.clone(),
                 namespace: settings.kafka_namespace.clone(),
+                fetch_wait_ms: settings.kafka_fetch_wait_ms,
                 partitions: settings.kafka_partitions,
                 replication: settings.kafka_replication,
             })?);

@@ -46,6 +46,13 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_KAFKA_NAMESPACE", default_value = "")]
     pub kafka_namespace: String,
 
+    /// Longest a consumer's fetch waits at the broker for new records (ms).
+    /// Low values cut latency on brokers that hold a fetch for the whole wait
+    /// (tansu); with Apache Kafka, which answers as soon as records arrive,
+    /// 500 saves idle requests at no latency cost.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_FETCH_WAIT_MS", default_value_t = crate::bus::kafka::DEFAULT_FETCH_WAIT_MS)]
+    pub kafka_fetch_wait_ms: u32,
+
     /// Roles this process runs: any of edge (HTTP API and webhooks), inbound,
     /// writer, outbound. Health and metrics are served whatever the roles.
     #[arg(

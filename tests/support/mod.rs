@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use api::{Api, Webhooks};
 use fake_telegram::FakeTelegram;
-use server::{Plugins, Server};
+use server::{Plugins, Server, ServerOptions};
 
 /// Owner account created by `switchboard admin bootstrap` in every test server.
 pub const EMAIL: &str = "owner@example.test";
@@ -170,8 +170,13 @@ impl Env {
     }
 
     pub async fn start_with(plugins: Plugins) -> Env {
+        Env::start_with_options(ServerOptions::new(plugins)).await
+    }
+
+    /// A server started as `options` say (extra environment, say).
+    pub async fn start_with_options(options: ServerOptions) -> Env {
         let fake = FakeTelegram::start().await;
-        let server = Server::start(plugins).await;
+        let server = Server::start_with(options).await;
         let boot = server.bootstrap(EMAIL, PASSWORD, WORKSPACE).await;
         let mut api = Api::new(server.base_url());
         api.login(EMAIL, PASSWORD).await;

@@ -2,6 +2,8 @@
 //! generator and latency quantiles. Each benchmark binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod cpu;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

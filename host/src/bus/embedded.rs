@@ -4,6 +4,7 @@
 //! previous transaction was committing into the next one (group commit), so
 //! many concurrent webhooks share one commit instead of queueing for it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,19 +106,26 @@ impl Bus for EmbeddedBus {
             .map_err(BusError::Unavailable)
     }
 
-    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError> {
-        let committed: Option<i64> = sqlx::query_scalar(
-            "SELECT committed_seq FROM bus_offsets WHERE consumer_group = $1 AND topic = $2",
-        )
-        .bind(group)
-        .bind(topic)
-        .fetch_optional(&self.db.read)
-        .await?;
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Box<dyn Consumer>, BusError> {
+        let mut positions = BTreeMap::new();
+        for topic in topics {
+            let committed: Option<i64> = sqlx::query_scalar(
+                "SELECT committed_seq FROM bus_offsets WHERE consumer_group = $1 AND topic = $2",
+            )
+            .bind(group)
+            .bind(topic)
+            .fetch_optional(&self.db.read)
+            .await?;
+            positions.insert(topic.clone(), committed.unwrap_or(0));
+        }
         Ok(Box::new(EmbeddedConsumer {
             db: self.db.clone(),
             group: group.to_string(),
-            topic: topic.to_string(),
-            position: committed.unwrap_or(0),
+            positions,
             appended: Arc::clone(&self.appended),
         }))
     }
@@ -130,24 +138,31 @@ impl Bus for EmbeddedBus {
 struct EmbeddedConsumer {
     db: Db,
     group: String,
-    topic: String,
-    /// Highest offset handed out by `poll`.
-    position: i64,
+    /// Per topic, the highest sequence number handed out by `poll`.
+    positions: BTreeMap<String, i64>,
     appended: Arc<Notify>,
 }
 
 impl EmbeddedConsumer {
+    /// The next records of every subscribed topic, in append order.
     async fn fetch(&self, max: usize) -> Result<Vec<Delivery>, sqlx::Error> {
-        let rows = sqlx::query("SELECT seq, key, payload FROM bus_records WHERE topic = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(&self.topic)
-            .bind(self.position)
-            .bind(max as i64)
-            .fetch_all(&self.db.read)
-            .await?;
+        let conditions: Vec<String> = (0..self.positions.len())
+            .map(|i| format!("(topic = ${} AND seq > ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT topic, seq, key, payload FROM bus_records WHERE {} ORDER BY seq LIMIT ${}",
+            conditions.join(" OR "),
+            2 * self.positions.len() + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for (topic, position) in &self.positions {
+            query = query.bind(topic).bind(*position);
+        }
+        let rows = query.bind(max as i64).fetch_all(&self.db.read).await?;
         Ok(rows
             .into_iter()
             .map(|row| Delivery {
-                topic: self.topic.clone(),
+                topic: row.get("topic"),
                 key: row.get("key"),
                 payload: row.get("payload"),
                 partition: 0,
@@ -155,11 +170,38 @@ impl EmbeddedConsumer {
             })
             .collect())
     }
+
+    /// Consumed counts and lag of the topics in a batch.
+    async fn record_progress(&self, records: &[Delivery]) -> Result<(), sqlx::Error> {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for record in records {
+            *counts.entry(record.topic.as_str()).or_default() += 1;
+        }
+        for (topic, count) in counts {
+            metrics::add("switchboard_bus_consumed_total", &[("topic", topic)], count);
+            let position = self.positions.get(topic).copied().unwrap_or(0);
+            let end: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(seq) FROM bus_records WHERE topic = $1")
+                    .bind(topic)
+                    .fetch_one(&self.db.read)
+                    .await?;
+            metrics::set_gauge(
+                "switchboard_bus_consumer_lag",
+                &[("topic", topic), ("partition", "0")],
+                end.unwrap_or(position) - position,
+            );
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl Consumer for EmbeddedConsumer {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
+        if self.positions.is_empty() {
+            tokio::time::sleep(wait).await;
+            return Ok(Vec::new());
+        }
         // Register for the wake-up before looking, so an append between the
         // query and the wait is not missed.
         let appended = Arc::clone(&self.appended);
@@ -171,41 +213,36 @@ impl Consumer for EmbeddedConsumer {
             let _ = tokio::time::timeout(wait, notified).await;
             records = self.fetch(max).await?;
         }
-        if let Some(last) = records.last() {
-            self.position = last.offset;
-            metrics::add(
-                "switchboard_bus_consumed_total",
-                &[("topic", &self.topic)],
-                records.len() as u64,
-            );
-            let end: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM bus_records WHERE topic = $1")
-                    .bind(&self.topic)
-                    .fetch_one(&self.db.read)
-                    .await?;
-            let lag = end.unwrap_or(self.position) - self.position;
-            metrics::set_gauge(
-                "switchboard_bus_consumer_lag",
-                &[("topic", &self.topic), ("partition", "0")],
-                lag,
-            );
+        for record in &records {
+            if let Some(position) = self.positions.get_mut(&record.topic) {
+                *position = (*position).max(record.offset);
+            }
+        }
+        if !records.is_empty() {
+            self.record_progress(&records).await?;
         }
         Ok(records)
     }
 
     async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError> {
-        let Some(offset) = batch.iter().map(|delivery| delivery.offset).max() else {
-            return Ok(());
-        };
-        sqlx::query(
-            "INSERT INTO bus_offsets (consumer_group, topic, committed_seq) VALUES ($1, $2, $3)
-             ON CONFLICT (consumer_group, topic) DO UPDATE SET committed_seq = CASE WHEN bus_offsets.committed_seq > excluded.committed_seq THEN bus_offsets.committed_seq ELSE excluded.committed_seq END",
-        )
-        .bind(&self.group)
-        .bind(&self.topic)
-        .bind(offset)
-        .execute(&self.db.write)
-        .await?;
+        let mut highest: BTreeMap<&str, i64> = BTreeMap::new();
+        for delivery in batch {
+            let offset = highest
+                .entry(delivery.topic.as_str())
+                .or_insert(delivery.offset);
+            *offset = (*offset).max(delivery.offset);
+        }
+        for (topic, offset) in highest {
+            sqlx::query(
+                "INSERT INTO bus_offsets (consumer_group, topic, committed_seq) VALUES ($1, $2, $3)
+                 ON CONFLICT (consumer_group, topic) DO UPDATE SET committed_seq = CASE WHEN bus_offsets.committed_seq > excluded.committed_seq THEN bus_offsets.committed_seq ELSE excluded.committed_seq END",
+            )
+            .bind(&self.group)
+            .bind(topic)
+            .bind(offset)
+            .execute(&self.db.write)
+            .await?;
+        }
         Ok(())
     }
 }

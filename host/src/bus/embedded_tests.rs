@@ -78,7 +78,10 @@ async fn publish_then_poll_returns_records_in_order_with_increasing_offsets() {
         .unwrap();
     publish(&bus, &[("chat-1", "c")]).await;
 
-    let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let got = consumer.poll(100, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&got), ["a", "b", "c"], "only this topic, in order");
     assert_increasing(&got);
@@ -99,7 +102,7 @@ async fn poll_returns_at_most_max_and_continues_where_it_stopped() {
         &[("k", "1"), ("k", "2"), ("k", "3"), ("k", "4"), ("k", "5")],
     )
     .await;
-    let mut consumer = bus.subscribe("g", TOPIC).await.unwrap();
+    let mut consumer = bus.subscribe("g", &[TOPIC.to_string()]).await.unwrap();
     let first = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
     let second = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
     let third = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
@@ -127,14 +130,20 @@ async fn a_group_resumes_after_its_committed_offset() {
     let (_dir, _db, bus) = bus().await;
     publish(&bus, &[("k", "a"), ("k", "b"), ("k", "c")]).await;
 
-    let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let got = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&got), ["a", "b", "c"]);
     consumer.commit(&got[..=2]).await.unwrap();
     drop(consumer);
 
     publish(&bus, &[("k", "d"), ("k", "e")]).await;
-    let mut resumed = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut resumed = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let later = resumed.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(
         payloads(&later),
@@ -150,11 +159,17 @@ async fn uncommitted_records_are_redelivered_and_commits_never_go_back() {
     publish(&bus, &[("k", "a"), ("k", "b"), ("k", "c")]).await;
 
     // Polled but not committed: a new subscriber gets everything again.
-    let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let got = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(got.len(), 3);
     drop(consumer);
-    let mut again = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut again = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let redelivered = again.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&redelivered), ["a", "b", "c"]);
 
@@ -162,7 +177,10 @@ async fn uncommitted_records_are_redelivered_and_commits_never_go_back() {
     again.commit(&redelivered[..=1]).await.unwrap();
     again.commit(&redelivered[..=0]).await.unwrap();
     drop(again);
-    let mut resumed = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut resumed = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let rest = resumed.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&rest), ["c"]);
 }
@@ -172,12 +190,12 @@ async fn two_groups_are_independent() {
     let (_dir, _db, bus) = bus().await;
     publish(&bus, &[("k", "a"), ("k", "b")]).await;
 
-    let mut writer = bus.subscribe("writer", TOPIC).await.unwrap();
+    let mut writer = bus.subscribe("writer", &[TOPIC.to_string()]).await.unwrap();
     let seen = writer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&seen), ["a", "b"]);
     writer.commit(&seen[..=1]).await.unwrap();
 
-    let mut audit = bus.subscribe("audit", TOPIC).await.unwrap();
+    let mut audit = bus.subscribe("audit", &[TOPIC.to_string()]).await.unwrap();
     let audited = audit.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(
         payloads(&audited),
@@ -187,8 +205,8 @@ async fn two_groups_are_independent() {
     audit.commit(&audited[..=0]).await.unwrap();
 
     publish(&bus, &[("k", "c")]).await;
-    let mut writer = bus.subscribe("writer", TOPIC).await.unwrap();
-    let mut audit = bus.subscribe("audit", TOPIC).await.unwrap();
+    let mut writer = bus.subscribe("writer", &[TOPIC.to_string()]).await.unwrap();
+    let mut audit = bus.subscribe("audit", &[TOPIC.to_string()]).await.unwrap();
     let writer_next = writer.poll(10, Duration::from_secs(1)).await.unwrap();
     let audit_next = audit.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&writer_next), ["c"]);
@@ -198,7 +216,10 @@ async fn two_groups_are_independent() {
 #[tokio::test]
 async fn poll_waits_for_a_publish() {
     let (_dir, _db, bus) = bus().await;
-    let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let publisher = Arc::clone(&bus);
     let task = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -244,7 +265,10 @@ async fn concurrent_publishers_all_land_exactly_once() {
         .unwrap();
     assert_eq!(rows, (TASKS * PER_TASK) as i64);
 
-    let mut consumer = bus.subscribe("inbound", TOPIC).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &[TOPIC.to_string()])
+        .await
+        .unwrap();
     let all = drain(consumer.as_mut(), TASKS * PER_TASK).await;
     assert_eq!(all.len(), TASKS * PER_TASK);
     assert_increasing(&all);
@@ -266,4 +290,35 @@ async fn concurrent_publishers_all_land_exactly_once() {
     assert_eq!(seen.len(), TASKS * PER_TASK);
     assert!(seen.values().all(|&count| count == 1));
     assert!(next_of_task.iter().all(|&n| n == PER_TASK));
+}
+
+#[tokio::test]
+async fn one_consumer_reads_several_topics_and_commits_each() {
+    let (_dir, _db, bus) = bus().await;
+    let other = "channel.webhook.vk";
+    let topics = [TOPIC.to_string(), other.to_string()];
+    bus.publish(vec![
+        record(TOPIC, "a", "t1"),
+        record(other, "b", "v1"),
+        record("channel.unrelated", "c", "x"),
+        record(TOPIC, "a", "t2"),
+    ])
+    .await
+    .unwrap();
+    let mut consumer = bus.subscribe("inbound", &topics).await.unwrap();
+    let first = drain(consumer.as_mut(), 3).await;
+    assert_eq!(
+        payloads(&first),
+        ["t1", "v1", "t2"],
+        "append order across topics"
+    );
+    assert_eq!(first[1].topic, other);
+    assert_increasing(&first);
+    // Commit only what came from the first topic: the other is redelivered.
+    let telegram_only: Vec<Delivery> = first.iter().filter(|d| d.topic == TOPIC).cloned().collect();
+    consumer.commit(&telegram_only).await.unwrap();
+    drop(consumer);
+    bus.publish(vec![record(other, "b", "v2")]).await.unwrap();
+    let mut resumed = bus.subscribe("inbound", &topics).await.unwrap();
+    assert_eq!(payloads(&drain(resumed.as_mut(), 2).await), ["v1", "v2"]);
 }

@@ -36,12 +36,14 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a batch waits for more records once the first one arrived.
 const BATCH_LINGER: Duration = Duration::from_millis(2);
 const SESSION_TIMEOUT_MS: &str = "6000";
-/// How long a fetch may wait at the broker for new records. librdkafka's 500
-/// ms default is a latency floor per hop on brokers that answer a fetch only
-/// when the wait is over (tansu does): a webhook crosses two topics, and at a
-/// steady 1,000/s that was 0.8 s from webhook to row. 10 ms costs an idle
-/// consumer about 100 small requests a second.
-const FETCH_WAIT_MAX_MS: &str = "10";
+/// Default of [`KafkaSettings::fetch_wait_ms`]: how long a fetch may wait at
+/// the broker for new records. librdkafka's 500 ms default is a latency floor
+/// per hop on brokers that answer a fetch only when the wait is over (tansu
+/// does; Apache Kafka answers as soon as records arrive): a webhook crosses
+/// two topics, and at a steady 1,000/s that was 0.8 s from webhook to row.
+/// The price is idle requests: each consumer (one per role) fetches this
+/// often when there is nothing to read.
+pub const DEFAULT_FETCH_WAIT_MS: u32 = 10;
 const HEARTBEAT_INTERVAL_MS: &str = "1500";
 /// Interval of the background commit of stored offsets.
 const AUTO_COMMIT_INTERVAL_MS: &str = "1000";
@@ -54,6 +56,8 @@ pub struct KafkaSettings {
     pub namespace: String,
     pub partitions: i32,
     pub replication: i32,
+    /// fetch.wait.max.ms of every consumer.
+    pub fetch_wait_ms: u32,
 }
 
 pub struct KafkaBus {
@@ -165,7 +169,11 @@ impl Bus for KafkaBus {
         Ok(())
     }
 
-    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError> {
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Box<dyn Consumer>, BusError> {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .set("group.id", format!("{}{group}", self.settings.namespace))
@@ -178,19 +186,28 @@ impl Bus for KafkaBus {
             // instead of librdkafka's 45 s keeps a crash from stalling a role.
             .set("session.timeout.ms", SESSION_TIMEOUT_MS)
             .set("heartbeat.interval.ms", HEARTBEAT_INTERVAL_MS)
-            .set("fetch.wait.max.ms", FETCH_WAIT_MAX_MS)
+            .set("fetch.wait.max.ms", self.settings.fetch_wait_ms.to_string())
             .set("socket.nagle.disable", "true")
             .create()
             .map_err(unavailable)?;
-        let full = self.topic(topic);
-        consumer.subscribe(&[&full]).map_err(unavailable)?;
-        let full_topic = CString::new(full).map_err(|_| {
-            BusError::Unavailable(format!("topic name `{topic}` contains a NUL byte"))
-        })?;
+        let mut full_topics = BTreeMap::new();
+        for topic in topics {
+            let full = self.topic(topic);
+            let name = CString::new(full.clone()).map_err(|_| {
+                BusError::Unavailable(format!("topic name `{topic}` contains a NUL byte"))
+            })?;
+            full_topics.insert(topic.clone(), (full, name));
+        }
+        let names: Vec<&str> = full_topics
+            .values()
+            .map(|(full, _)| full.as_str())
+            .collect();
+        if !names.is_empty() {
+            consumer.subscribe(&names).map_err(unavailable)?;
+        }
         Ok(Box::new(KafkaConsumer {
             consumer,
-            topic: topic.to_string(),
-            full_topic,
+            full_topics,
             namespace_len: self.settings.namespace.len(),
         }))
     }
@@ -211,18 +228,20 @@ impl Bus for KafkaBus {
 
 struct KafkaConsumer {
     consumer: StreamConsumer,
-    /// Topic name without the namespace, as the roles know it.
-    topic: String,
-    /// The subscribed name, namespace included, as librdkafka knows it.
-    full_topic: CString,
+    /// Per topic as the roles name it, its name with the namespace as
+    /// librdkafka knows it (and as a C string, for the watermark lookup).
+    full_topics: BTreeMap<String, (String, CString)>,
     namespace_len: usize,
 }
 
-/// The highest offset of each partition in a batch.
-fn highest_offsets(batch: &[Delivery]) -> BTreeMap<i32, i64> {
-    let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+/// The highest offset of each (topic, partition) in a batch; topics as the
+/// roles know them (no namespace).
+fn highest_offsets(batch: &[Delivery]) -> BTreeMap<(&str, i32), i64> {
+    let mut highest: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for delivery in batch {
-        let offset = highest.entry(delivery.partition).or_insert(delivery.offset);
+        let offset = highest
+            .entry((delivery.topic.as_str(), delivery.partition))
+            .or_insert(delivery.offset);
         *offset = (*offset).max(delivery.offset);
     }
     highest
@@ -232,12 +251,17 @@ impl KafkaConsumer {
     /// Consumed count and lag (records behind the partition's end, from the
     /// watermarks librdkafka caches with each fetch: no extra request).
     fn record_progress(&self, batch: &[Delivery]) {
-        metrics::add(
-            "switchboard_bus_consumed_total",
-            &[("topic", &self.topic)],
-            batch.len() as u64,
-        );
-        for (partition, offset) in highest_offsets(batch) {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for delivery in batch {
+            *counts.entry(delivery.topic.as_str()).or_default() += 1;
+        }
+        for (topic, count) in counts {
+            metrics::add("switchboard_bus_consumed_total", &[("topic", topic)], count);
+        }
+        for ((topic, partition), offset) in highest_offsets(batch) {
+            let Some((_, full_topic)) = self.full_topics.get(topic) else {
+                continue;
+            };
             let (mut low, mut high) = (0i64, 0i64);
             // SAFETY: the client pointer lives as long as `self.consumer`, the
             // topic is a valid C string, and the out-pointers are locals. This
@@ -245,7 +269,7 @@ impl KafkaConsumer {
             let error = unsafe {
                 rdkafka::bindings::rd_kafka_get_watermark_offsets(
                     self.consumer.client().native_ptr(),
-                    self.full_topic.as_ptr(),
+                    full_topic.as_ptr(),
                     partition,
                     &mut low,
                     &mut high,
@@ -257,7 +281,7 @@ impl KafkaConsumer {
                 let partition = partition.to_string();
                 metrics::set_gauge(
                     "switchboard_bus_consumer_lag",
-                    &[("topic", &self.topic), ("partition", &partition)],
+                    &[("topic", topic), ("partition", &partition)],
                     (high - offset - 1).max(0),
                 );
             }
@@ -282,6 +306,10 @@ impl KafkaConsumer {
 impl Consumer for KafkaConsumer {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError> {
         let mut batch = Vec::new();
+        if self.full_topics.is_empty() {
+            tokio::time::sleep(wait).await;
+            return Ok(batch);
+        }
         match tokio::time::timeout(wait, self.consumer.recv()).await {
             Err(_) => return Ok(batch),
             Ok(Err(error)) => return Err(unavailable(error)),
@@ -291,7 +319,7 @@ impl Consumer for KafkaConsumer {
             match tokio::time::timeout(BATCH_LINGER, self.consumer.recv()).await {
                 Ok(Ok(message)) => batch.push(self.delivery(&message)),
                 Ok(Err(error)) => {
-                    tracing::warn!(%error, topic = %self.topic, "consumer error while filling a batch");
+                    tracing::warn!(%error, "consumer error while filling a batch");
                     break;
                 }
                 Err(_) => break,
@@ -302,27 +330,32 @@ impl Consumer for KafkaConsumer {
     }
 
     async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError> {
-        let topic = self
-            .full_topic
-            .to_str()
-            .expect("built from a Rust string at subscribe");
-        for (partition, offset) in highest_offsets(batch) {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((topic, partition), offset) in highest_offsets(batch) {
+            let Some((full, _)) = self.full_topics.get(topic) else {
+                continue;
+            };
             // librdkafka stores offset + 1: the next record to read.
-            match self.consumer.store_offset(topic, partition, offset) {
+            match self.consumer.store_offset(full, partition, offset) {
                 Ok(()) => {}
                 // The partition was revoked meanwhile: its new owner redoes the
                 // batch, which the idempotent writer absorbs.
                 Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {
-                    tracing::info!(%topic, partition, "partition revoked before its offset was stored");
+                    tracing::info!(topic = %full, partition, "partition revoked before its offset was stored");
                 }
                 Err(error) => return Err(unavailable(error)),
             }
         }
-        metrics::add(
-            "switchboard_bus_committed_total",
-            &[("topic", &self.topic)],
-            batch.len() as u64,
-        );
+        for delivery in batch {
+            *counts.entry(delivery.topic.as_str()).or_default() += 1;
+        }
+        for (topic, count) in counts {
+            metrics::add(
+                "switchboard_bus_committed_total",
+                &[("topic", topic)],
+                count,
+            );
+        }
         Ok(())
     }
 }

@@ -48,9 +48,15 @@ pub trait Bus: Send + Sync {
     /// Appends records durably, all or none.
     async fn publish(&self, records: Vec<Record>) -> Result<(), BusError>;
 
-    /// A consumer of one topic on behalf of a consumer group, starting after
-    /// the group's last committed offset.
-    async fn subscribe(&self, group: &str, topic: &str) -> Result<Box<dyn Consumer>, BusError>;
+    /// A consumer of these topics on behalf of a consumer group, starting
+    /// after the group's last committed offset in each. One consumer for all
+    /// of a role's topics (rather than one per provider) keeps the number of
+    /// idle fetches a broker serves independent of how many plugins are loaded.
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Box<dyn Consumer>, BusError>;
 
     /// True when the bus can take records now.
     async fn ready(&self) -> bool;
@@ -61,7 +67,7 @@ pub trait Consumer: Send {
     /// Up to `max` records, waiting at most `wait` for the first one.
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
 
-    /// Records a polled batch as processed: in each partition, everything up
-    /// to and including the batch's highest offset.
+    /// Records a polled batch as processed: in each topic and partition,
+    /// everything up to and including the batch's highest offset.
     async fn commit(&mut self, batch: &[Delivery]) -> Result<(), BusError>;
 }

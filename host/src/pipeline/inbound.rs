@@ -1,6 +1,6 @@
 //! Inbound role: raw webhooks -> the plugin's normalize -> normalized events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::envelope::{topics, Normalized, RawWebhook};
@@ -11,19 +11,22 @@ use crate::plugin::types::{Channel, EventBody, IncomingRequest};
 use crate::store::channels;
 
 const GROUP: &str = "switchboard-inbound";
+const WEBHOOK_TOPIC_PREFIX: &str = "channel.webhook.";
 /// Records per poll: large enough to amortize instantiation across a batch
 /// of one channel's webhooks, small enough to keep latency low.
 const BATCH: usize = 256;
 const POLL_WAIT: Duration = Duration::from_millis(500);
 
-pub async fn run(pipeline: Pipeline, provider: String) {
-    let topic = topics::webhook(&provider);
-    let mut consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+/// One consumer over every provider's raw webhook topic; each batch is
+/// normalized provider by provider.
+pub async fn run(pipeline: Pipeline) {
+    let topics = pipeline.webhook_topics();
+    let mut consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
     loop {
         let batch = match consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::error!(%error, %topic, "poll failed");
+                tracing::error!(%error, "inbound poll failed");
                 tokio::time::sleep(FAILURE_BACKOFF).await;
                 continue;
             }
@@ -31,41 +34,66 @@ pub async fn run(pipeline: Pipeline, provider: String) {
         if batch.is_empty() {
             continue;
         }
-        let records = match process(&pipeline, &provider, &batch).await {
-            Ok(records) => records,
-            // The database is unreachable: nothing in this batch is poison,
-            // so redo it later rather than dead-letter what was accepted.
-            Err(error) => {
-                tracing::error!(%error, %topic, "cannot prepare the batch; will redo it");
-                tokio::time::sleep(FAILURE_BACKOFF).await;
-                consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
-                continue;
+        let mut by_provider: BTreeMap<&str, Vec<Delivery>> = BTreeMap::new();
+        for delivery in &batch {
+            let provider = delivery
+                .topic
+                .strip_prefix(WEBHOOK_TOPIC_PREFIX)
+                .unwrap_or(&delivery.topic);
+            by_provider
+                .entry(provider)
+                .or_default()
+                .push(delivery.clone());
+        }
+        let mut records = Vec::new();
+        let mut events: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut redo = None;
+        for (provider, deliveries) in &by_provider {
+            match process(&pipeline, provider, deliveries).await {
+                Ok(mut more) => {
+                    let normalized = more
+                        .iter()
+                        .filter(|record| record.topic == topics::NORMALIZED)
+                        .count();
+                    events.insert(provider, normalized);
+                    records.append(&mut more);
+                }
+                Err(error) => {
+                    redo = Some(error);
+                    break;
+                }
             }
-        };
-        let events = records
-            .iter()
-            .filter(|record| record.topic == topics::NORMALIZED)
-            .count();
+        }
+        // The database is unreachable: nothing in this batch is poison, so
+        // redo it later rather than dead-letter what was accepted.
+        if let Some(error) = redo {
+            tracing::error!(%error, "cannot prepare the batch; will redo it");
+            tokio::time::sleep(FAILURE_BACKOFF).await;
+            consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
+            continue;
+        }
         // Publish, then commit: a crash in between redelivers the batch and
         // the writer's dedup absorbs the repeat.
         if let Err(error) = pipeline.bus.publish(records).await {
-            tracing::error!(%error, %topic, "cannot publish normalized events; will redo the batch");
+            tracing::error!(%error, "cannot publish normalized events; will redo the batch");
             tokio::time::sleep(FAILURE_BACKOFF).await;
-            consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+            consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
             continue;
         }
-        metrics::add(
-            "switchboard_webhooks_normalized_total",
-            &[("provider", &provider)],
-            batch.len() as u64,
-        );
-        metrics::add(
-            "switchboard_events_normalized_total",
-            &[("provider", &provider)],
-            events as u64,
-        );
+        for (provider, deliveries) in &by_provider {
+            metrics::add(
+                "switchboard_webhooks_normalized_total",
+                &[("provider", provider)],
+                deliveries.len() as u64,
+            );
+            metrics::add(
+                "switchboard_events_normalized_total",
+                &[("provider", provider)],
+                events.get(provider).copied().unwrap_or(0) as u64,
+            );
+        }
         if let Err(error) = consumer.commit(&batch).await {
-            tracing::error!(%error, %topic, "cannot commit offset");
+            tracing::error!(%error, "inbound cannot commit offsets");
         }
     }
 }

@@ -36,17 +36,14 @@ pub struct Pipeline {
 const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Pipeline {
-    /// Starts the workers of the given roles (per loaded plugin for inbound
-    /// and outbound).
+    /// Starts the workers of the given roles: one consumer per role, over
+    /// the topics of every loaded plugin.
     pub fn spawn(&self, roles: &[Role]) {
-        for plugin in self.plugins.all() {
-            let provider = plugin.id().to_string();
-            if roles.contains(&Role::Inbound) {
-                tokio::spawn(inbound::run(self.clone(), provider.clone()));
-            }
-            if roles.contains(&Role::Outbound) {
-                tokio::spawn(outbound::run(self.clone(), provider));
-            }
+        if roles.contains(&Role::Inbound) {
+            tokio::spawn(inbound::run(self.clone()));
+        }
+        if roles.contains(&Role::Outbound) {
+            tokio::spawn(outbound::run(self.clone()));
         }
         if roles.contains(&Role::Writer) {
             tokio::spawn(writer::run(self.clone()));
@@ -64,6 +61,22 @@ impl Pipeline {
             topics.push(topics::outbound(plugin.id()));
         }
         topics
+    }
+
+    /// The raw webhook topics of every loaded plugin.
+    pub fn webhook_topics(&self) -> Vec<String> {
+        self.plugins
+            .all()
+            .map(|plugin| topics::webhook(plugin.id()))
+            .collect()
+    }
+
+    /// The outbound topics of every loaded plugin.
+    pub fn outbound_topics(&self) -> Vec<String> {
+        self.plugins
+            .all()
+            .map(|plugin| topics::outbound(plugin.id()))
+            .collect()
     }
 }
 
@@ -87,12 +100,16 @@ pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
 }
 
 /// Subscribes, retrying until the bus answers.
-async fn subscribe(bus: &Arc<dyn Bus>, group: &str, topic: &str) -> Box<dyn crate::bus::Consumer> {
+async fn subscribe(
+    bus: &Arc<dyn Bus>,
+    group: &str,
+    topics: &[String],
+) -> Box<dyn crate::bus::Consumer> {
     loop {
-        match bus.subscribe(group, topic).await {
+        match bus.subscribe(group, topics).await {
             Ok(consumer) => return consumer,
             Err(error) => {
-                tracing::error!(%error, group, topic, "cannot subscribe; retrying");
+                tracing::error!(%error, group, ?topics, "cannot subscribe; retrying");
                 tokio::time::sleep(FAILURE_BACKOFF).await;
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::envelope::{topics, OutboundJob};
+use super::envelope::OutboundJob;
 use super::{subscribe, Pipeline, FAILURE_BACKOFF};
 use crate::bus::Delivery;
 use crate::metrics;
@@ -25,14 +25,15 @@ const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest pause between attempts, whatever the provider asks.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-pub async fn run(pipeline: Pipeline, provider: String) {
-    let topic = topics::outbound(&provider);
-    let mut consumer = subscribe(&pipeline.bus, GROUP, &topic).await;
+/// One consumer over every provider's outbound topic.
+pub async fn run(pipeline: Pipeline) {
+    let topics = pipeline.outbound_topics();
+    let mut consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
     loop {
         let batch = match consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::error!(%error, %topic, "poll failed");
+                tracing::error!(%error, "outbound poll failed");
                 tokio::time::sleep(FAILURE_BACKOFF).await;
                 continue;
             }
@@ -40,10 +41,11 @@ pub async fn run(pipeline: Pipeline, provider: String) {
         if batch.is_empty() {
             continue;
         }
-        let mut by_thread: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
+        // Keys are per conversation; the topic tells providers apart.
+        let mut by_thread: BTreeMap<(&str, &str), Vec<&Delivery>> = BTreeMap::new();
         for delivery in &batch {
             by_thread
-                .entry(delivery.key.as_str())
+                .entry((delivery.topic.as_str(), delivery.key.as_str()))
                 .or_default()
                 .push(delivery);
         }
@@ -57,7 +59,7 @@ pub async fn run(pipeline: Pipeline, provider: String) {
         }))
         .await;
         if let Err(error) = consumer.commit(&batch).await {
-            tracing::error!(%error, %topic, "cannot commit offset");
+            tracing::error!(%error, "outbound cannot commit offsets");
         }
     }
 }

@@ -15,7 +15,7 @@ const BATCH: usize = 512;
 const POLL_WAIT: Duration = Duration::from_millis(500);
 
 pub async fn run(pipeline: Pipeline) {
-    let mut consumer = subscribe(&pipeline.bus, GROUP, topics::NORMALIZED).await;
+    let mut consumer = subscribe(&pipeline.bus, GROUP, &[topics::NORMALIZED.to_string()]).await;
     loop {
         let batch = match consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
