@@ -13,7 +13,7 @@ use crate::config::{Role, Settings};
 use crate::metrics;
 use crate::pipeline::Pipeline;
 use crate::plugin::engine::PluginEngine;
-use crate::plugin::{Loader, OperatorLimits, PluginRegistry};
+use crate::plugin::{Installer, Loader, OperatorLimits, PluginRegistry};
 use crate::secrets::SecretBox;
 use crate::store::{accounts, Db};
 
@@ -100,18 +100,33 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-pub fn load_plugins(settings: &Settings) -> anyhow::Result<Arc<PluginRegistry>> {
+/// The plugin loader with the operator's limits.
+pub fn plugin_loader(settings: &Settings) -> anyhow::Result<Arc<Loader>> {
     let engine = PluginEngine::new()?;
     let limits = OperatorLimits {
         max_memory_bytes: settings.plugin_max_memory_mb << 20,
         max_call_timeout: Duration::from_millis(settings.plugin_max_timeout_ms),
         ..OperatorLimits::default()
     };
-    let loader = Loader::new(engine, http_client()?, limits)?;
-    Ok(Arc::new(PluginRegistry::load(
-        &loader,
-        &settings.plugins_dir,
-    )))
+    let cache = settings
+        .plugin_cache_dir
+        .clone()
+        .unwrap_or_else(|| settings.data_dir.join("plugin-cache"));
+    Ok(Arc::new(
+        Loader::new(engine, http_client()?, limits)?.with_cache(cache),
+    ))
+}
+
+/// Loads the plugins directory; the installer keeps it in sync afterwards.
+pub fn load_plugins(settings: &Settings) -> anyhow::Result<Arc<Installer>> {
+    let registry = Arc::new(PluginRegistry::from_plugins(Vec::new(), Vec::new()));
+    let installer = Arc::new(Installer::new(
+        plugin_loader(settings)?,
+        registry,
+        settings.plugins_dir.clone(),
+    ));
+    installer.rescan();
+    Ok(installer)
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -122,7 +137,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.secret_key.as_deref(),
         &settings.data_dir,
     )?);
-    let plugins = load_plugins(&settings)?;
+    let installer = load_plugins(&settings)?;
+    let plugins = Arc::clone(installer.registry());
     if plugins.all().next().is_none() {
         tracing::warn!(dir = %settings.plugins_dir.display(), "no plugins loaded; build them with scripts/build-plugins.sh");
     }
@@ -155,6 +171,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     pipeline.spawn(&settings.roles);
     spawn_housekeeping(db.clone());
+    Arc::clone(&installer).watch();
     let database = db.backend;
     let state = AppState {
         db,
@@ -166,9 +183,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             plugins
                 .all()
                 .filter(|plugin| plugin.manifest.oauth.is_some())
-                .map(|plugin| plugin.id()),
+                .map(|plugin| plugin.id().to_string())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
         )),
         edge_cache: Arc::default(),
+        installer: Arc::clone(&installer),
     };
     let router = if settings.runs(Role::Edge) {
         api::router(state)
@@ -179,7 +200,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let ids: Vec<&str> = plugins.all().map(|plugin| plugin.id()).collect();
+    let ids: Vec<String> = plugins
+        .all()
+        .map(|plugin| plugin.id().to_string())
+        .collect();
     tracing::info!(
         %address,
         plugins = ?ids,

@@ -71,6 +71,12 @@ pub struct Settings {
     )]
     pub plugins_dir: PathBuf,
 
+    /// Where compiled plugins are cached between starts (keyed by the
+    /// component's digest and the engine's settings). Default:
+    /// `plugin-cache` in the data dir.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
+
     /// Public base URL of this server, used in the webhook URLs given to
     /// providers (e.g. https://inbox.example.com). Default: http://<listen>.
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]

@@ -8,5 +8,6 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
+pub mod plugins_cli;
 pub mod secrets;
 pub mod store;

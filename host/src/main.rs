@@ -23,6 +23,11 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Install, inspect and remove provider plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: switchboard::plugins_cli::PluginsCommand,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -56,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { settings } => app::serve(settings).await,
+        Command::Plugins { command } => switchboard::plugins_cli::run(command).await,
         Command::Admin {
             command:
                 AdminCommand::Bootstrap {

@@ -131,6 +131,28 @@ impl Api {
         }
     }
 
+    /// `POST /api/v1/plugins` with a component file's bytes.
+    pub async fn install_plugin(&self, component: Vec<u8>) -> Resp {
+        let request = "POST /api/v1/plugins".to_string();
+        let mut builder = self
+            .http
+            .post(format!("{}/api/v1/plugins", self.base))
+            .header("content-type", "application/wasm")
+            .body(component);
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        let resp = builder
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{request}: {e}"));
+        Resp {
+            status: resp.status(),
+            body: resp.text().await.unwrap_or_default(),
+            request,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.request(Method::GET, path, None).await
     }

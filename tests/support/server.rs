@@ -24,6 +24,9 @@ pub enum Plugins {
     Production,
     /// A temporary folder with telegram.wasm and the chaos test plugin.
     WithChaos,
+    /// A temporary folder with a copy of every production plugin: for tests
+    /// that install or remove plugins while the server runs.
+    Private,
 }
 
 /// The ids `switchboard admin bootstrap` printed.
@@ -72,7 +75,7 @@ pub struct Server {
     roles: Option<String>,
     env: Vec<(String, String)>,
     /// Holds `data/` (SWITCHBOARD_DATA_DIR), `server.log` and, for
-    /// [`Plugins::WithChaos`], `plugins/`.
+    /// [`Plugins::WithChaos`] and [`Plugins::Private`], `plugins/`.
     root: TempDir,
     plugins_dir: PathBuf,
     child: Option<Child>,
@@ -106,13 +109,25 @@ impl Server {
                 let telegram = built_plugin("plugins/telegram.wasm");
                 telegram.parent().unwrap().to_path_buf()
             }
-            Plugins::WithChaos => {
+            Plugins::WithChaos | Plugins::Private => {
                 let dir = root.path().join("plugins");
                 std::fs::create_dir_all(&dir).expect("create the plugins dir");
-                for source in [
-                    built_plugin("plugins/telegram.wasm"),
-                    built_plugin("test-plugins/chaos.wasm"),
-                ] {
+                let sources = match plugins {
+                    Plugins::WithChaos => vec![
+                        built_plugin("plugins/telegram.wasm"),
+                        built_plugin("test-plugins/chaos.wasm"),
+                    ],
+                    _ => {
+                        let production = built_plugin("plugins/telegram.wasm");
+                        let folder = production.parent().unwrap().to_path_buf();
+                        std::fs::read_dir(&folder)
+                            .expect("read target/plugins")
+                            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+                            .collect()
+                    }
+                };
+                for source in sources {
                     let target = dir.join(source.file_name().unwrap());
                     std::fs::copy(&source, &target).unwrap_or_else(|e| {
                         panic!("copy {} to {}: {e}", source.display(), target.display())
@@ -172,6 +187,11 @@ impl Server {
 
     pub fn data_dir(&self) -> PathBuf {
         self.root.path().join("data")
+    }
+
+    /// The plugins directory the server watches.
+    pub fn plugins_dir(&self) -> &Path {
+        &self.plugins_dir
     }
 
     pub fn log_path(&self) -> PathBuf {

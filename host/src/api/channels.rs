@@ -64,7 +64,7 @@ pub async fn create(
     Json(body): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     user.require(&state, &workspace_id, Role::Admin).await?;
-    let plugin = state.plugins.get(&body.provider).cloned().ok_or_else(|| {
+    let plugin = state.plugins.get(&body.provider).ok_or_else(|| {
         AppError::BadRequest(format!("no provider `{}` is installed", body.provider))
     })?;
     let config = stringify(body.config)?;
@@ -221,7 +221,7 @@ pub async fn delete(
     // Unregister at the provider first (best effort: a dead token must not
     // keep the channel from being removed here).
     if let (Some(plugin), Ok(channel)) = (
-        state.plugins.get(&account.provider).cloned(),
+        state.plugins.get(&account.provider),
         account.to_plugin(&state.secrets, &state.public_url),
     ) {
         match plugin.disconnect(channel).await {

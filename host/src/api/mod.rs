@@ -42,6 +42,8 @@ pub struct AppState {
     pub oauth: Arc<oauth::OauthClients>,
     /// Channels and plugin toggles the webhook edge looked up lately.
     pub edge_cache: Arc<edge_cache::EdgeCache>,
+    /// Installs and removes plugins at run time.
+    pub installer: Arc<crate::plugin::Installer>,
 }
 
 /// Health, readiness and metrics only: what a process without the edge role serves.
@@ -59,7 +61,20 @@ fn health_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))
-        .route("/plugins", get(plugins::list))
+        .route(
+            "/plugins",
+            get(plugins::list)
+                .post(plugins::install)
+                .layer(DefaultBodyLimit::max(
+                    crate::plugin::loader::MAX_COMPONENT_BYTES,
+                )),
+        )
+        .route("/plugins/refused", get(plugins::refused))
+        .route("/plugins/{plugin_id}", delete(plugins::remove))
+        .route(
+            "/plugins/{plugin_id}/versions/{version}",
+            delete(plugins::remove),
+        )
         .route("/workspaces/{ws}/plugins", get(plugins::list_for_workspace))
         .route(
             "/workspaces/{ws}/plugins/{plugin_id}",

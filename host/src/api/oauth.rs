@@ -136,7 +136,6 @@ pub async fn start(
     let plugin = state
         .plugins
         .get(&provider)
-        .cloned()
         .ok_or(AppError::NotFound("provider"))?;
     let Some(support) = plugin.manifest.oauth.clone() else {
         return Err(AppError::BadRequest(format!(
@@ -270,7 +269,6 @@ pub async fn callback(
     let plugin = state
         .plugins
         .get(&provider)
-        .cloned()
         .ok_or(AppError::NotFound("provider"))?;
     let client = state
         .oauth

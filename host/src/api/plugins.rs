@@ -1,6 +1,9 @@
 //! Loaded providers and their per-workspace toggles.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -11,6 +14,7 @@ use super::AppState;
 use crate::plugin::types::RoutingMode;
 use crate::plugin::Plugin;
 use crate::store::accounts::{self, Role};
+use crate::store::channels;
 
 pub fn routing_name(mode: RoutingMode) -> &'static str {
     match mode {
@@ -29,14 +33,124 @@ pub fn manifest_json(plugin: &Plugin) -> Value {
     value
 }
 
+/// The latest version of each provider, with every installed version.
 pub async fn list(State(state): State<AppState>, _user: User) -> Json<Value> {
+    let versions = state.plugins.all_versions();
     Json(Value::Array(
         state
             .plugins
             .all()
-            .map(|plugin| manifest_json(plugin))
+            .map(|plugin| {
+                let mut value = manifest_json(&plugin);
+                value["versions"] = versions
+                    .iter()
+                    .filter(|other| other.id() == plugin.id())
+                    .map(|other| json!({"version": other.manifest.version, "sha256": other.digest, "file": other.file_name}))
+                    .collect();
+                value
+            })
             .collect(),
     ))
+}
+
+/// Files in the plugins directory that were refused, with the reason.
+pub async fn refused(State(state): State<AppState>, _user: User) -> Json<Value> {
+    Json(json!(state.plugins.refused()))
+}
+
+async fn require_owner(state: &AppState, user: &User) -> ApiResult<()> {
+    if accounts::owns_a_workspace(&state.db, &user.id).await? {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "installing and removing plugins needs the owner role".into(),
+        ))
+    }
+}
+
+/// `POST /api/v1/plugins` with the component as the body: checked, written
+/// to the plugins directory and live at once (no restart).
+pub async fn install(
+    State(state): State<AppState>,
+    user: User,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_owner(&state, &user).await?;
+    let installer = Arc::clone(&state.installer);
+    let previous: Vec<String> = state
+        .plugins
+        .all_versions()
+        .iter()
+        .map(|plugin| format!("{}@{}", plugin.id(), plugin.manifest.version))
+        .collect();
+    // Compiling a component is CPU-bound: off the async workers.
+    let plugin = tokio::task::spawn_blocking(move || installer.install_bytes(&body))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?
+        .map_err(|reason| AppError::BadRequest(format!("plugin refused: {reason}")))?;
+    state.edge_cache.clear();
+    let key = format!("{}@{}", plugin.id(), plugin.manifest.version);
+    let mut value = manifest_json(&plugin);
+    value["replaced"] = json!(previous.contains(&key));
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// `DELETE /api/v1/plugins/{id}` (every version) or
+/// `/api/v1/plugins/{id}/versions/{version}`. Refused while channels use the
+/// provider and no other version would remain.
+pub async fn remove(
+    State(state): State<AppState>,
+    user: User,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    require_owner(&state, &user).await?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let id = param("plugin_id").unwrap_or_default();
+    let version = param("version");
+    let installed: Vec<Arc<Plugin>> = state
+        .plugins
+        .all_versions()
+        .into_iter()
+        .filter(|plugin| plugin.id() == id)
+        .collect();
+    let removing = installed
+        .iter()
+        .filter(|plugin| {
+            version
+                .as_deref()
+                .is_none_or(|v| plugin.manifest.version == v)
+        })
+        .count();
+    if removing == 0 {
+        return Err(AppError::NotFound("plugin version"));
+    }
+    if removing == installed.len() {
+        let users = channels::using_provider(&state.db, &id).await?;
+        if !users.is_empty() {
+            let list: Vec<String> = users
+                .iter()
+                .map(|(channel, workspace, name)| {
+                    format!("{name} ({channel}, workspace {workspace})")
+                })
+                .collect();
+            return Err(AppError::Conflict(format!(
+                "plugin {id} is used by {} channel(s): {}; remove them first",
+                users.len(),
+                list.join(", ")
+            )));
+        }
+    }
+    let installer = Arc::clone(&state.installer);
+    tokio::task::spawn_blocking(move || installer.remove(&id, version.as_deref()))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    state.edge_cache.clear();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_for_workspace(

@@ -89,7 +89,6 @@ impl Arrival {
         let plugin = state
             .plugins
             .get(&provider)
-            .cloned()
             .ok_or(AppError::NotFound("provider"))?;
         Ok(Arrival {
             provider,

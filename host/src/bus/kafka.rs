@@ -94,7 +94,7 @@ impl KafkaBus {
     }
 
     /// Creates the topics that are absent; existing ones are left as they are.
-    pub async fn ensure_topics(&self, names: &[String]) -> Result<(), BusError> {
+    async fn create_topics(&self, names: &[String]) -> Result<(), BusError> {
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .create()
@@ -210,6 +210,10 @@ impl Bus for KafkaBus {
             full_topics,
             namespace_len: self.settings.namespace.len(),
         }))
+    }
+
+    async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError> {
+        self.create_topics(topics).await
     }
 
     async fn ready(&self) -> bool {

@@ -60,6 +60,12 @@ pub trait Bus: Send + Sync {
 
     /// True when the bus can take records now.
     async fn ready(&self) -> bool;
+
+    /// Creates the topics that do not exist yet (a plugin installed at run
+    /// time brings two). The embedded bus needs none.
+    async fn ensure_topics(&self, _topics: &[String]) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 #[async_trait]

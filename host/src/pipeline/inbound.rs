@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::envelope::{topics, Normalized, RawWebhook};
-use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
+use super::{dead_letter, Following, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Record};
 use crate::metrics;
 use crate::plugin::types::{Channel, EventBody, IncomingRequest};
@@ -20,10 +20,10 @@ const POLL_WAIT: Duration = Duration::from_millis(500);
 /// One consumer over every provider's raw webhook topic; each batch is
 /// normalized provider by provider.
 pub async fn run(pipeline: Pipeline) {
-    let topics = pipeline.webhook_topics();
-    let mut consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
+    let mut following = Following::new(&pipeline, GROUP, Pipeline::webhook_topics).await;
     loop {
-        let batch = match consumer.poll(BATCH, POLL_WAIT).await {
+        following.refresh(&pipeline).await;
+        let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "inbound poll failed");
@@ -69,7 +69,7 @@ pub async fn run(pipeline: Pipeline) {
         if let Some(error) = redo {
             tracing::error!(%error, "cannot prepare the batch; will redo it");
             tokio::time::sleep(FAILURE_BACKOFF).await;
-            consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
+            following.resubscribe(&pipeline).await;
             continue;
         }
         // Publish, then commit: a crash in between redelivers the batch and
@@ -77,7 +77,7 @@ pub async fn run(pipeline: Pipeline) {
         if let Err(error) = pipeline.bus.publish(records).await {
             tracing::error!(%error, "cannot publish normalized events; will redo the batch");
             tokio::time::sleep(FAILURE_BACKOFF).await;
-            consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
+            following.resubscribe(&pipeline).await;
             continue;
         }
         for (provider, deliveries) in &by_provider {
@@ -92,7 +92,7 @@ pub async fn run(pipeline: Pipeline) {
                 events.get(provider).copied().unwrap_or(0) as u64,
             );
         }
-        if let Err(error) = consumer.commit(&batch).await {
+        if let Err(error) = following.consumer.commit(&batch).await {
             tracing::error!(%error, "inbound cannot commit offsets");
         }
     }
@@ -162,7 +162,7 @@ async fn process(
     provider: &str,
     batch: &[Delivery],
 ) -> Result<Vec<Record>, String> {
-    let Some(plugin) = pipeline.plugins.get(provider).cloned() else {
+    let Some(plugin) = pipeline.plugins.get(provider) else {
         return Ok(batch
             .iter()
             .map(|delivery| dead_letter(delivery, format!("no plugin `{provider}` is loaded")))

@@ -99,6 +99,66 @@ pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
     }
 }
 
+/// A role's consumer over a set of topics that follows the installed
+/// plugins: when one is installed or removed, its topics are created and the
+/// consumer resubscribes (between batches, so nothing polled is dropped
+/// uncommitted).
+struct Following {
+    group: &'static str,
+    topics_of: fn(&Pipeline) -> Vec<String>,
+    topics: Vec<String>,
+    changes: tokio::sync::watch::Receiver<u64>,
+    consumer: Box<dyn crate::bus::Consumer>,
+}
+
+impl Following {
+    async fn new(
+        pipeline: &Pipeline,
+        group: &'static str,
+        topics_of: fn(&Pipeline) -> Vec<String>,
+    ) -> Following {
+        let mut changes = pipeline.plugins.changes();
+        changes.mark_unchanged();
+        let topics = topics_of(pipeline);
+        let consumer = subscribe(&pipeline.bus, group, &topics).await;
+        Following {
+            group,
+            topics_of,
+            topics,
+            changes,
+            consumer,
+        }
+    }
+
+    /// Resubscribes when the plugins changed the topic set.
+    async fn refresh(&mut self, pipeline: &Pipeline) {
+        if !self.changes.has_changed().unwrap_or(false) {
+            return;
+        }
+        self.changes.mark_unchanged();
+        let topics = (self.topics_of)(pipeline);
+        if topics == self.topics {
+            return;
+        }
+        while let Err(error) = pipeline.bus.ensure_topics(&topics).await {
+            tracing::error!(%error, "cannot create the new plugins' topics; retrying");
+            tokio::time::sleep(FAILURE_BACKOFF).await;
+        }
+        tracing::info!(
+            group = self.group,
+            ?topics,
+            "plugins changed; resubscribing"
+        );
+        self.consumer = subscribe(&pipeline.bus, self.group, &topics).await;
+        self.topics = topics;
+    }
+
+    /// Starts over from the last committed offsets (after a failed batch).
+    async fn resubscribe(&mut self, pipeline: &Pipeline) {
+        self.consumer = subscribe(&pipeline.bus, self.group, &self.topics).await;
+    }
+}
+
 /// Subscribes, retrying until the bus answers.
 async fn subscribe(
     bus: &Arc<dyn Bus>,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use super::envelope::OutboundJob;
-use super::{subscribe, Pipeline, FAILURE_BACKOFF};
+use super::{Following, Pipeline, FAILURE_BACKOFF};
 use crate::bus::Delivery;
 use crate::metrics;
 use crate::plugin::types::{OutboundMessage, SendError};
@@ -27,10 +27,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// One consumer over every provider's outbound topic.
 pub async fn run(pipeline: Pipeline) {
-    let topics = pipeline.outbound_topics();
-    let mut consumer = subscribe(&pipeline.bus, GROUP, &topics).await;
+    let mut following = Following::new(&pipeline, GROUP, Pipeline::outbound_topics).await;
     loop {
-        let batch = match consumer.poll(BATCH, POLL_WAIT).await {
+        following.refresh(&pipeline).await;
+        let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "outbound poll failed");
@@ -58,7 +58,7 @@ pub async fn run(pipeline: Pipeline) {
             }
         }))
         .await;
-        if let Err(error) = consumer.commit(&batch).await {
+        if let Err(error) = following.consumer.commit(&batch).await {
             tracing::error!(%error, "outbound cannot commit offsets");
         }
     }
@@ -114,7 +114,7 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
         Ok(None) => return Err("the channel has been disconnected".into()),
         Err(error) => return Err(format!("database error: {error}")),
     };
-    let Some(plugin) = pipeline.plugins.get(&account.provider).cloned() else {
+    let Some(plugin) = pipeline.plugins.get(&account.provider) else {
         return Err(format!("no plugin `{}` is loaded", account.provider));
     };
     let channel = account

@@ -61,6 +61,17 @@ pub struct Loader {
     http: reqwest::Client,
     limits: OperatorLimits,
     permits: Arc<Semaphore>,
+    /// Compiled components kept between starts, by digest and engine settings.
+    cache_dir: Option<PathBuf>,
+}
+
+/// What `switchboard plugins inspect` shows beyond the manifest.
+pub struct Description {
+    pub contract_version: String,
+    pub digest: String,
+    pub size: usize,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
 }
 
 impl Loader {
@@ -79,6 +90,81 @@ impl Loader {
             limits,
             // Leave headroom in the pool for loading and benchmarks.
             permits: Arc::new(Semaphore::new((POOLED_INSTANCES / 2) as usize)),
+            cache_dir: None,
+        })
+    }
+
+    /// Keeps compiled components in `dir`: a warm start deserializes them
+    /// instead of compiling (Cranelift takes most of a cold start).
+    pub fn with_cache(mut self, dir: PathBuf) -> Self {
+        self.cache_dir = Some(dir);
+        self
+    }
+
+    /// Compiles a component, or loads its compiled form from the cache.
+    fn compile(&self, bytes: &[u8], digest: &str) -> Result<Component, String> {
+        let Some(dir) = &self.cache_dir else {
+            return Component::new(&self.engine.engine, bytes)
+                .map_err(|error| format!("not a valid component: {error:#}"));
+        };
+        // The engine's settings and wasmtime's version are part of the key:
+        // an artifact of another configuration is never loaded.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(
+            &self.engine.engine.precompile_compatibility_hash(),
+            &mut hasher,
+        );
+        let key = std::hash::Hasher::finish(&hasher);
+        let path = dir.join(format!("{digest}-{key:016x}.cwasm"));
+        if path.exists() {
+            // SAFETY: the file was written by `serialize` below, in the
+            // operator's own cache directory, for this exact component digest
+            // and engine configuration. Anyone able to write there can already
+            // replace the host binary.
+            match unsafe { Component::deserialize_file(&self.engine.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(error) => {
+                    tracing::warn!(file = %path.display(), %error, "unusable cached component; compiling")
+                }
+            }
+        }
+        let component = Component::new(&self.engine.engine, bytes)
+            .map_err(|error| format!("not a valid component: {error:#}"))?;
+        match component.serialize() {
+            Ok(compiled) => {
+                let staged = dir.join(format!(".{digest}.{}.tmp", uuid::Uuid::new_v4()));
+                let written = std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(&staged, compiled))
+                    .and_then(|()| std::fs::rename(&staged, &path));
+                if let Err(error) = written {
+                    let _ = std::fs::remove_file(&staged);
+                    tracing::warn!(dir = %dir.display(), %error, "cannot cache a compiled component");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot serialize a compiled component"),
+        }
+        Ok(component)
+    }
+
+    /// Everything `inspect` shows: compiles the component (no instance).
+    pub fn describe(&self, bytes: &[u8]) -> Result<Description, String> {
+        let contract_version = contract_version(bytes)?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = Component::new(&self.engine.engine, bytes)
+            .map_err(|error| format!("not a valid component: {error:#}"))?;
+        let ty = component.component_type();
+        Ok(Description {
+            contract_version,
+            digest,
+            size: bytes.len(),
+            imports: ty
+                .imports(&self.engine.engine)
+                .map(|(name, _)| name.to_string())
+                .collect(),
+            exports: ty
+                .exports(&self.engine.engine)
+                .map(|(name, _)| name.to_string())
+                .collect(),
         })
     }
 
@@ -145,8 +231,8 @@ impl Loader {
                 SUPPORTED_CONTRACT_VERSIONS.join(", ")
             ));
         }
-        let component = Component::new(&self.engine.engine, bytes)
-            .map_err(|error| format!("not a valid component: {error:#}"))?;
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &digest)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -178,7 +264,7 @@ impl Loader {
         };
         Ok(Plugin {
             manifest,
-            digest: hex::encode(Sha256::digest(bytes)),
+            digest,
             file_name: path
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())

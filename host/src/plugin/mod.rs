@@ -6,11 +6,13 @@ pub mod allowed_hosts;
 pub mod bindings;
 pub mod engine;
 mod host_api;
+pub mod installer;
 pub mod loader;
 pub mod registry;
 pub mod runtime;
 
 pub use bindings::types;
+pub use installer::Installer;
 pub use loader::{Loader, OperatorLimits, Refusal};
 pub use registry::PluginRegistry;
 pub use runtime::{CallKind, Plugin, PluginError};

@@ -138,6 +138,12 @@ impl Plugin {
         &self.manifest.id
     }
 
+    /// The same plugin, known by the file it was installed as.
+    pub fn with_file_name(mut self, file_name: String) -> Self {
+        self.file_name = file_name;
+        self
+    }
+
     /// Hosts this plugin may call for a channel with `config`: its `api_base`
     /// origin when set, else the manifest's list.
     fn allowed_hosts(&self, config: &[(String, String)]) -> Result<AllowedHosts, PluginError> {

@@ -244,3 +244,15 @@ pub async fn workspace_by_webhook_key(
             .await?,
     )
 }
+
+/// Whether the user owns at least one workspace: plugins are installed for
+/// the whole host, so only owners may change them.
+pub async fn owns_a_workspace(db: &Db, user_id: &str) -> anyhow::Result<bool> {
+    let owned: Option<String> = sqlx::query_scalar(
+        "SELECT workspace_id FROM memberships WHERE user_id = $1 AND role = 'owner' LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(owned.is_some())
+}

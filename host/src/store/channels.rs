@@ -265,3 +265,16 @@ impl ChannelAccount {
         })
     }
 }
+
+/// Live channels of a provider in any workspace: (channel id, workspace id, name).
+pub async fn using_provider(
+    db: &Db,
+    provider: &str,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, workspace_id, name FROM channel_accounts WHERE provider = $1 AND deleted_at IS NULL ORDER BY created_at",
+    )
+    .bind(provider)
+    .fetch_all(&db.read)
+    .await
+}

@@ -1,0 +1,166 @@
+//! Plugins installed, refused and removed while the server runs: through the
+//! API and through the watched plugins directory. (The conformance suite's
+//! `webhook_json_installed_at_runtime` proves an installed provider works
+//! end to end; this suite covers the lifecycle around it.)
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use support::server::Plugins;
+use support::{eventually, pretty, Env};
+
+/// The example provider, built outside the workspace by its own script.
+fn example_component() -> Vec<u8> {
+    let path = support::workspace_root().join(
+        "examples/webhook-json/target/wasm32-wasip2/release/switchboard_provider_webhook_json.wasm",
+    );
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build it with examples/webhook-json/build.sh (scripts/test.sh does)",
+            path.display()
+        )
+    })
+}
+
+fn listed(plugins: &[Value], id: &str) -> bool {
+    plugins.iter().any(|plugin| plugin["id"] == id)
+}
+
+#[tokio::test]
+async fn an_uploaded_plugin_is_refused_with_its_reason_or_installed_and_removed_when_unused() {
+    let env = Env::start_with(Plugins::Private).await;
+
+    // Anonymous uploads are refused; so is anything that is not a plugin.
+    let anonymous = support::api::Api::new(env.server.base_url())
+        .install_plugin(example_component())
+        .await;
+    assert_eq!(anonymous.status.as_u16(), 401);
+    let garbage = env.api.install_plugin(b"not a component".to_vec()).await;
+    let reason = garbage.expect_error(400, "a garbage upload");
+    assert!(reason.contains("not a WebAssembly component"), "{reason}");
+    let core_module = env.api.install_plugin(b"\0asm\x01\0\0\0".to_vec()).await;
+    let reason = core_module.expect_error(400, "a core module upload");
+    assert!(reason.contains("core wasm module"), "{reason}");
+
+    let installed = env
+        .api
+        .install_plugin(example_component())
+        .await
+        .expect(201, "install the example provider");
+    assert_eq!(installed["id"], "webhook-json");
+    assert_eq!(installed["replaced"], false);
+    let file = env
+        .server
+        .plugins_dir()
+        .join(installed["file"].as_str().unwrap());
+    assert!(
+        file.exists(),
+        "written to the plugins directory: {}",
+        file.display()
+    );
+    let again = env
+        .api
+        .install_plugin(example_component())
+        .await
+        .expect(201, "install the same version again");
+    assert_eq!(
+        again["replaced"], true,
+        "the same id and version replaces itself"
+    );
+
+    // A channel uses it: removal is refused and names the channel.
+    let channel = env
+        .api
+        .create_channel(
+            env.ws(),
+            &json!({"provider": "webhook-json", "name": "CRM inbox", "config": {
+                "account_id": "crm-1", "signing_secret": "a-long-enough-secret", "api_base": "http://127.0.0.1:9"}}),
+        )
+        .await
+        .expect(201, "connect a channel of the installed provider");
+    let refused = env.api.delete("/api/v1/plugins/webhook-json").await;
+    let reason = refused.expect_error(409, "remove a plugin in use");
+    assert!(
+        reason.contains("CRM inbox"),
+        "the refusal names the channel: {reason}"
+    );
+
+    env.api
+        .delete_channel(env.ws(), channel["id"].as_str().unwrap())
+        .await;
+    let removed = env.api.delete("/api/v1/plugins/webhook-json").await;
+    assert_eq!(removed.status.as_u16(), 204, "{}", removed.body);
+    assert!(!listed(&env.api.plugins().await, "webhook-json"));
+    assert!(!file.exists(), "its file is gone too");
+    let webhook = channel["webhook_url"].as_str().unwrap();
+    let after = reqwest::Client::new()
+        .post(webhook)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 404, "no provider, no webhook");
+}
+
+#[tokio::test]
+async fn a_file_dropped_into_the_plugins_directory_is_loaded_and_unloaded_without_restart() {
+    let env = Env::start_with(Plugins::Private).await;
+    let pid = env.server.pid();
+    let dropped = env.server.plugins_dir().join("dropped-in.wasm");
+    std::fs::write(&dropped, example_component()).unwrap();
+    eventually(
+        "the dropped plugin to be listed",
+        Duration::from_secs(20),
+        || async {
+            let plugins = env.api.plugins().await;
+            if listed(&plugins, "webhook-json") {
+                Ok(())
+            } else {
+                Err(pretty(&plugins))
+            }
+        },
+    )
+    .await;
+
+    // A broken file is refused with its reason; the rest keeps working.
+    let broken = env.server.plugins_dir().join("broken.wasm");
+    std::fs::write(&broken, b"\0asm\x0d\0\x01\0truncated").unwrap();
+    eventually(
+        "the broken file to be reported",
+        Duration::from_secs(20),
+        || async {
+            let refused = env.api.get("/api/v1/plugins/refused").await.json();
+            let found = refused.as_array().into_iter().flatten().any(|r| {
+                r["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("broken.wasm"))
+            });
+            if found {
+                Ok(())
+            } else {
+                Err(refused.to_string())
+            }
+        },
+    )
+    .await;
+    assert!(listed(&env.api.plugins().await, "telegram"));
+
+    std::fs::remove_file(&dropped).unwrap();
+    eventually(
+        "the removed plugin to be unlisted",
+        Duration::from_secs(20),
+        || async {
+            let plugins = env.api.plugins().await;
+            if listed(&plugins, "webhook-json") {
+                Err(pretty(&plugins))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+    assert_eq!(env.server.pid(), pid, "no restart");
+}
