@@ -52,7 +52,9 @@ use rdkafka::ClientConfig;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use common::cpu;
-use common::{fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS};
+use common::{
+    env_usize, fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS,
+};
 use support::cluster::Cluster;
 
 /// Topics a webhook passes through on its way to the database.
@@ -77,16 +79,6 @@ struct Config {
     partitions: usize,
     layout: Vec<String>,
     timeout: Duration,
-}
-
-fn env_usize(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(value) if value > 0 => Ok(value),
-            _ => Err(format!("{name}={text:?} is not a positive integer")),
-        },
-    }
 }
 
 impl Config {

@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use common::cpu::{cpu_snapshot, describe_cpu, machine_cpu, server_pid};
-use common::{fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS};
+use common::{
+    env_usize, fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS,
+};
 use support::metrics::Metrics;
 use support::Env;
 
@@ -65,16 +67,6 @@ struct Config {
     webhooks: usize,
     concurrency: usize,
     timeout: Duration,
-}
-
-fn env_usize(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(value) if value > 0 => Ok(value),
-            _ => Err(format!("{name}={text:?} is not a positive integer")),
-        },
-    }
 }
 
 impl Config {

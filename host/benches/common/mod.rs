@@ -62,6 +62,17 @@ pub fn fmt_quantiles(q: Option<Quantiles>) -> String {
     }
 }
 
+/// A positive integer from the environment, or `default` when unset.
+pub fn env_usize(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => Err(format!("{name}={text:?} is not a positive integer")),
+        },
+    }
+}
+
 pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -51,6 +51,33 @@ fn incoming(
             })
             .collect(),
         body: body.to_vec(),
+    }
+}
+
+/// A webhook request as the plugin sees it, taken from the HTTP request.
+pub struct Webhook(IncomingRequest);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Webhook {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let body = Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(IntoResponse::into_response)?;
+        Ok(Webhook(incoming(
+            &parts.method,
+            &parts.uri,
+            parts.uri.query().map(str::to_string),
+            &parts.headers,
+            body,
+        )))
     }
 }
 
@@ -103,17 +130,9 @@ impl Arrival {
 pub async fn per_account(
     State(state): State<AppState>,
     Path((provider, channel_key)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Webhook(request): Webhook,
 ) -> Result<Response, AppError> {
-    let arrival = Arrival::new(
-        &state,
-        provider,
-        incoming(&method, &uri, query, &headers, body),
-    )?;
+    let arrival = Arrival::new(&state, provider, request)?;
     if arrival.plugin.manifest.routing != RoutingMode::PerAccount {
         return Err(AppError::NotFound("webhook URL"));
     }
@@ -130,17 +149,9 @@ pub async fn per_account(
 pub async fn global(
     State(state): State<AppState>,
     Path(provider): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Webhook(request): Webhook,
 ) -> Result<Response, AppError> {
-    let arrival = Arrival::new(
-        &state,
-        provider,
-        incoming(&method, &uri, query, &headers, body),
-    )?;
+    let arrival = Arrival::new(&state, provider, request)?;
     routed(&state, &arrival, None).await
 }
 
@@ -149,17 +160,9 @@ pub async fn global(
 pub async fn per_workspace(
     State(state): State<AppState>,
     Path((provider, workspace_key)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Webhook(request): Webhook,
 ) -> Result<Response, AppError> {
-    let arrival = Arrival::new(
-        &state,
-        provider,
-        incoming(&method, &uri, query, &headers, body),
-    )?;
+    let arrival = Arrival::new(&state, provider, request)?;
     let Some(workspace_id) = accounts::workspace_by_webhook_key(&state.db, &workspace_key).await?
     else {
         refused(&arrival.provider, "unknown_workspace");

@@ -107,22 +107,11 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_plugin_sdk::ConnectRequest;
-
-    fn config(pairs: &[(&str, &str)]) -> ConnectRequest {
-        ConnectRequest {
-            config: pairs
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-            webhook_secret: "s".into(),
-            webhook_url: "https://hooks.example/webhooks/instagram".into(),
-        }
-    }
+    use switchboard_plugin_sdk::testing::settings;
 
     #[test]
     fn instagram_login_is_the_default() {
-        let api = Api::from_config(&config(&[])).unwrap();
+        let api = Api::from_config(&settings(&[])).unwrap();
         assert_eq!(api.login, Login::Instagram);
         assert_eq!(
             api.graph("me/messages"),
@@ -142,19 +131,19 @@ mod tests {
 
     #[test]
     fn facebook_login_uses_the_facebook_graph() {
-        let api = Api::from_config(&config(&[("login", "Facebook")])).unwrap();
+        let api = Api::from_config(&settings(&[("login", "Facebook")])).unwrap();
         assert_eq!(api.login, Login::Facebook);
         assert_eq!(
             api.graph("me/messages"),
             "https://graph.facebook.com/v25.0/me/messages"
         );
-        let bad = Api::from_config(&config(&[("login", "twitter")])).unwrap_err();
+        let bad = Api::from_config(&settings(&[("login", "twitter")])).unwrap_err();
         assert!(bad.contains("login") && bad.contains("twitter"), "{bad}");
     }
 
     #[test]
     fn api_base_replaces_every_origin() {
-        let api = Api::from_config(&config(&[("api_base", "http://127.0.0.1:9100/")])).unwrap();
+        let api = Api::from_config(&settings(&[("api_base", "http://127.0.0.1:9100/")])).unwrap();
         assert_eq!(
             api.graph("me?fields=user_id"),
             "http://127.0.0.1:9100/v25.0/me?fields=user_id"
@@ -172,6 +161,6 @@ mod tests {
                 .as_deref(),
             Some("http://127.0.0.1:9100/ig_messaging_cdn/?asset_id=123")
         );
-        assert!(Api::from_config(&config(&[("api_base", "ftp://x")])).is_err());
+        assert!(Api::from_config(&settings(&[("api_base", "ftp://x")])).is_err());
     }
 }

@@ -16,15 +16,8 @@ fn attachment(
     metadata: Vec<(String, String)>,
 ) -> Attachment {
     Attachment {
-        kind,
-        provider_ref,
-        mime_type: None,
-        file_name: None,
-        size_bytes: None,
-        width: None,
-        height: None,
-        duration_secs: None,
         metadata,
+        ..Attachment::new(kind, provider_ref)
     }
 }
 
@@ -96,17 +89,10 @@ pub(crate) fn unsupported() -> Attachment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_plugin_sdk::testing::metadata;
 
     fn read(json: &str) -> Attachment {
         from_message(serde_json::from_str(json).unwrap())
-    }
-
-    fn metadata(attachment: &Attachment) -> Vec<(&str, &str)> {
-        attachment
-            .metadata
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .collect()
     }
 
     #[test]

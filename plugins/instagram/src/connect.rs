@@ -6,12 +6,12 @@
 //! for every account: global routing), not per channel.
 
 use serde::Deserialize;
-use switchboard_meta_graph::encode;
 use switchboard_meta_graph::error::interpret_success;
 use switchboard_meta_graph::payload::{id, optional_id};
 use switchboard_meta_graph::webhook::{APP_SECRET, VERIFY_TOKEN};
 use switchboard_meta_graph::{Call, Failure};
 use switchboard_plugin_sdk::channel::Config;
+use switchboard_plugin_sdk::encode;
 use switchboard_plugin_sdk::{Channel, ConnectError, ConnectRequest, Connected};
 
 use crate::account::{Api, Login, ACCESS_TOKEN, PAGE_ID};

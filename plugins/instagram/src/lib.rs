@@ -43,18 +43,6 @@ use crate::account::{Api, ACCESS_TOKEN, API_INSTAGRAM, CDN, GRAPH_FACEBOOK, GRAP
 #[derive(Debug, Default)]
 pub struct Instagram;
 
-fn field(name: &str, label: &str, secret: bool, help: &str) -> ConfigField {
-    ConfigField {
-        name: name.into(),
-        label: label.into(),
-        secret,
-        // Nothing is required up front: an OAuth connect brings the token
-        // and the app secret itself; `connect` checks the pasted path.
-        required: false,
-        help: Some(help.into()),
-    }
-}
-
 impl Provider for Instagram {
     fn manifest(&self) -> Manifest {
         Manifest {
@@ -63,41 +51,35 @@ impl Provider for Instagram {
             version: env!("CARGO_PKG_VERSION").into(),
             contract_version: CONTRACT_VERSION.into(),
             routing: RoutingMode::Global,
+            // Nothing is required up front: an OAuth connect brings the token
+            // and the app secret itself; `connect` checks the pasted path.
             config_fields: vec![
-                field(
+                ConfigField::new(
                     "access_token",
                     "Access token",
-                    true,
                     "An Instagram user token with instagram_business_basic and \
                      instagram_business_manage_messages (Business Login), or a Facebook Page \
                      token (Facebook Login). Leave empty when connecting with Instagram login.",
-                ),
-                field(
+                )
+                .secret(),
+                ConfigField::new(
                     "app_secret",
                     "App secret",
-                    true,
                     "The secret of the Meta app that receives the webhooks; it signs every \
                      delivery. Business Login apps: Instagram > API setup > Instagram app secret. \
                      Filled in by Instagram login when left empty.",
-                ),
-                field(
-                    "verify_token",
-                    "Webhook verify token",
-                    false,
-                    "What Meta's webhook settings must send as the verify token. Leave empty to \
-                     use a generated one, shown here after connecting.",
-                ),
-                field(
+                )
+                .secret(),
+                webhook::verify_token_field(),
+                ConfigField::new(
                     "login",
                     "Login type",
-                    false,
                     "instagram (Business Login for Instagram, the default) or facebook \
                      (Facebook Login with a Page token).",
                 ),
-                field(
+                ConfigField::new(
                     "api_base",
                     "API server",
-                    false,
                     "Only for testing against a fake Graph API: replaces graph.instagram.com, \
                      graph.facebook.com, api.instagram.com and the media CDN.",
                 ),

@@ -2,6 +2,7 @@
 //! token and expire after a while; the URL is the attachment's reference.
 
 use switchboard_meta_graph::{Call, Failure};
+use switchboard_plugin_sdk::media::{download_url, url_file_name};
 use switchboard_plugin_sdk::{FetchedAttachment, HttpResponse, SendError};
 
 use crate::account::Api;
@@ -13,19 +14,10 @@ pub(crate) fn fetch(api: &Api, url: &str) -> Result<FetchedAttachment, SendError
     downloaded(url, answer)
 }
 
+/// The download of a media URL. Postbacks, quick replies and unsupported
+/// content have no file, and an empty reference.
 pub(crate) fn download_call(api: &Api, url: &str) -> Result<Call, SendError> {
-    let url = url.trim();
-    if url.is_empty() {
-        // Postbacks, quick replies and unsupported content have no file.
-        return Err(SendError::Permanent(
-            "this attachment has no file to download".into(),
-        ));
-    }
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(SendError::Permanent(format!(
-            "`{url}` is not an Instagram media URL"
-        )));
-    }
+    let url = download_url(url, "an Instagram media URL")?;
     let url = api
         .rebase(url)
         .ok_or_else(|| SendError::Permanent(format!("`{url}` is not a URL")))?;
@@ -36,9 +28,9 @@ pub(crate) fn downloaded(url: &str, answer: HttpResponse) -> Result<FetchedAttac
     match answer.status {
         200..=299 => Ok(FetchedAttachment {
             mime_type: answer
-                .header("content-type")
-                .map(|value| value.split(';').next().unwrap_or(value).trim().to_string())
-                .filter(|mime| !mime.is_empty()),
+                .media_type()
+                .filter(|mime| !mime.is_empty())
+                .map(str::to_string),
             file_name: file_name(url),
             body: answer.body,
         }),
@@ -53,28 +45,18 @@ pub(crate) fn downloaded(url: &str, answer: HttpResponse) -> Result<FetchedAttac
 /// The last path segment when it looks like a file name; CDN links are
 /// often opaque (`/ig_messaging_cdn/?asset_id=…`) and then there is none.
 fn file_name(url: &str) -> Option<String> {
-    let path = url.split(['?', '#']).next()?;
-    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
-    let (_, path) = path.split_once('/')?;
-    let name = path.rsplit('/').next()?;
-    name.contains('.').then(|| name.to_string())
+    url_file_name(url)
+        .filter(|name| name.contains('.'))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_plugin_sdk::ConnectRequest;
+    use switchboard_plugin_sdk::testing::settings;
 
     fn api(config: &[(&str, &str)]) -> Api {
-        Api::from_config(&ConnectRequest {
-            config: config
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-            webhook_secret: String::new(),
-            webhook_url: String::new(),
-        })
-        .unwrap()
+        Api::from_config(&settings(config)).unwrap()
     }
 
     fn response(status: u16, content_type: Option<&str>, body: &[u8]) -> HttpResponse {

@@ -3,10 +3,10 @@
 //! Login channel is connected with a pasted Page token.
 
 use serde::Deserialize;
-use switchboard_meta_graph::encode;
 use switchboard_meta_graph::payload::{optional_id, optional_u64};
 use switchboard_meta_graph::{interpret, Call, Failure};
 use switchboard_plugin_sdk::channel::config_value;
+use switchboard_plugin_sdk::encode;
 use switchboard_plugin_sdk::{ConnectError, OauthStart};
 
 use crate::account::{Api, AUTHORIZE_URL, LOGIN};
@@ -150,30 +150,19 @@ pub(crate) fn now_secs() -> Option<u64> {
 mod tests {
     use super::*;
     use switchboard_meta_graph::Body;
-    use switchboard_plugin_sdk::ConnectRequest;
+    use switchboard_plugin_sdk::testing;
 
     fn start(config: &[(&str, &str)]) -> OauthStart {
         OauthStart {
             client_id: "990011223344".into(),
             redirect_uri: "https://inbox.example/oauth/instagram/callback".into(),
             state: "st.a+b/c=".into(),
-            config: config
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
+            config: testing::config(config),
         }
     }
 
     fn api(pairs: &[(&str, &str)]) -> Api {
-        let request = ConnectRequest {
-            config: pairs
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-            webhook_secret: "s".into(),
-            webhook_url: String::new(),
-        };
-        Api::from_config(&request).unwrap()
+        Api::from_config(&testing::settings(pairs)).unwrap()
     }
 
     fn grant() -> CodeGrant {

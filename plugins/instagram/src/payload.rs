@@ -13,12 +13,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_meta_graph::payload::{id, optional_id, optional_u64};
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Envelope {
-    #[serde(default)]
-    pub object: Option<String>,
-    pub entry: Vec<Entry>,
-}
+pub(crate) use switchboard_meta_graph::payload::Change;
+
+pub(crate) type Envelope = switchboard_meta_graph::payload::Envelope<Entry>;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Entry {
@@ -32,13 +29,6 @@ pub(crate) struct Entry {
     pub messaging: Option<Vec<Value>>,
     #[serde(default)]
     pub changes: Option<Vec<Change>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Change {
-    pub field: String,
-    #[serde(default)]
-    pub value: Value,
 }
 
 /// Only the ids, for routing.

@@ -1,38 +1,21 @@
 //! The provider through its trait: what the host sees.
 
 use super::*;
-use switchboard_plugin_sdk::crypto::hmac_sha256_hex;
+use switchboard_plugin_sdk::testing;
 
 const ACCOUNT: &str = "17841400000000001";
+const PATH: &str = "/webhooks/instagram";
 
 fn channel(config: &[(&str, &str)]) -> Channel {
     Channel {
         id: "ch_ig".into(),
-        workspace_id: "ws_1".into(),
-        provider_account_id: ACCOUNT.into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "wh_secret".into(),
         webhook_url: "https://hooks.example/webhooks/instagram".into(),
+        ..testing::channel(ACCOUNT, config)
     }
 }
 
 fn post(body: &str, secret: &str) -> IncomingRequest {
-    IncomingRequest {
-        method: "POST".into(),
-        path: "/webhooks/instagram".into(),
-        query: String::new(),
-        headers: vec![(
-            "x-hub-signature-256".into(),
-            format!(
-                "sha256={}",
-                hmac_sha256_hex(secret.as_bytes(), body.as_bytes())
-            ),
-        )],
-        body: body.as_bytes().to_vec(),
-    }
+    switchboard_meta_graph::testing::signed_post(PATH, body, secret)
 }
 
 #[test]
@@ -89,13 +72,10 @@ fn route_names_every_account_once() {
         Routing::Accounts(ids) => assert_eq!(ids, vec!["1", "2"]),
         other => panic!("expected accounts, got {other:?}"),
     }
-    let handshake = IncomingRequest {
-        method: "GET".into(),
-        path: "/webhooks/instagram".into(),
-        query: "hub.mode=subscribe&hub.challenge=5&hub.verify_token=t".into(),
-        headers: vec![],
-        body: vec![],
-    };
+    let handshake = switchboard_meta_graph::testing::handshake(
+        PATH,
+        "hub.mode=subscribe&hub.challenge=5&hub.verify_token=t",
+    );
     assert!(matches!(Instagram.route(handshake), Routing::Handshake));
     assert!(matches!(
         Instagram.route(post(r#"{"object":"instagram"}"#, "x")),
@@ -130,14 +110,7 @@ fn verify_and_normalize_through_the_trait() {
 
 #[test]
 fn misconfigured_channels_fail_without_a_call() {
-    let message = OutboundMessage {
-        message_id: "m".into(),
-        thread_id: "618".into(),
-        recipient_id: "618".into(),
-        text: Some("hi".into()),
-        attachment: None,
-        reply_to: None,
-    };
+    let message = testing::text_message("618", "hi");
     assert!(matches!(
         Instagram.send(channel(&[]), message.clone()),
         Err(SendError::Permanent(ref m)) if m.contains("access_token")
@@ -158,11 +131,7 @@ fn misconfigured_channels_fail_without_a_call() {
         Err(SendError::Permanent(_))
     ));
     assert!(matches!(
-        Instagram.connect(ConnectRequest {
-            config: vec![],
-            webhook_secret: "s".into(),
-            webhook_url: String::new(),
-        }),
+        Instagram.connect(testing::connect_request(&[], "s", "")),
         Err(ConnectError::InvalidConfig(ref m)) if m.contains("access_token")
     ));
 }

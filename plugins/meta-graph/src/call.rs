@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use switchboard_plugin_sdk::http::Request;
+use switchboard_plugin_sdk::http::{HttpError, Request};
 use switchboard_plugin_sdk::HttpResponse;
 
 use crate::error::{interpret, Failure};
@@ -157,7 +157,7 @@ impl Call {
         let hidden = self.hidden;
         request
             .send()
-            .map_err(|error| redact(Failure::from(error), &hidden))
+            .map_err(|error| Failure::from(redact(error, &hidden)))
     }
 
     /// Sends and reads a Graph answer.
@@ -169,17 +169,10 @@ impl Call {
 
 /// Transport errors may quote the URL, and these messages reach logs and
 /// the operator's screen.
-fn redact(failure: Failure, hidden: &[String]) -> Failure {
-    let scrub = |message: String| {
-        hidden.iter().fold(message, |message, secret| {
-            message.replace(secret, "<redacted>")
-        })
-    };
-    match failure {
-        Failure::Unreachable(message) => Failure::Unreachable(scrub(message)),
-        Failure::Denied(message) => Failure::Denied(scrub(message)),
-        other => other,
-    }
+fn redact(error: HttpError, hidden: &[String]) -> HttpError {
+    hidden
+        .iter()
+        .fold(error, |error, secret| error.redact(secret, "<redacted>"))
 }
 
 #[cfg(test)]
@@ -249,19 +242,22 @@ mod tests {
     #[test]
     fn transport_errors_never_quote_tokens() {
         let hidden = vec!["IGQV-long".to_string(), "app-secret".to_string()];
-        let failure = redact(
-            Failure::Unreachable(
+        let failure = Failure::from(redact(
+            HttpError::Transport(
                 "error sending request for url (https://graph.instagram.com/access_token?client_secret=app-secret&access_token=IGQV-long)".into(),
             ),
             &hidden,
-        );
+        ));
         let message = failure.describe();
         assert!(
             !message.contains("IGQV-long") && !message.contains("app-secret"),
             "{message}"
         );
         assert!(message.contains("<redacted>"));
-        let denied = redact(Failure::Denied("https://x/?t=IGQV-long".into()), &hidden);
+        let denied = Failure::from(redact(
+            HttpError::Denied("https://x/?t=IGQV-long".into()),
+            &hidden,
+        ));
         assert_eq!(denied.describe(), "https://x/?t=<redacted>");
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use switchboard_plugin_sdk::http::HttpError;
+use switchboard_plugin_sdk::http::{status_text, HttpError};
 use switchboard_plugin_sdk::{ConnectError, SendError};
 
 /// How long to wait after a 5xx or a dropped connection. Meta's transient
@@ -75,14 +75,8 @@ impl GraphError {
 
     /// An error status with a body that is not a Graph error (a proxy's page).
     pub fn from_status(status: u16, body: &[u8]) -> Self {
-        let excerpt: String = String::from_utf8_lossy(body).chars().take(200).collect();
-        let excerpt = excerpt.trim();
         GraphError {
-            message: if excerpt.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                format!("HTTP {status}: {excerpt}")
-            },
+            message: status_text(status, body),
             ..GraphError::default()
         }
     }

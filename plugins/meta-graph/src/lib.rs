@@ -6,13 +6,17 @@
 //! | `webhook` | the `hub.*` handshake, `X-Hub-Signature-256`, global routing    |
 //! | `call`    | one Graph API request, its bearer token, and sending it        |
 //! | `error`   | Graph error bodies, and what they mean for `send` and `connect` |
-//! | `encode`  | percent-encoding for queries and form bodies                   |
-//! | `payload` | lenient ids and timestamps, fingerprints for dedup keys        |
+//! | `payload` | the webhook envelope, lenient ids and timestamps, fingerprints |
+//!
+//! Percent-encoding, multipart bodies and media types are not Meta's own:
+//! they live in the SDK (`encode`, `multipart`, `media`).
 
 pub mod call;
-pub mod encode;
 pub mod error;
 pub mod payload;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 pub mod webhook;
 
 pub use call::{with_origin, Body, Call};

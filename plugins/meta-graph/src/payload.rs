@@ -1,5 +1,8 @@
 //! Reading Meta webhook payloads leniently, and naming what has no id.
 //!
+//! Every Meta webhook is an envelope, `{"object":"…","entry":[…]}`, whose
+//! entries the provider describes; entries may carry `changes[]`.
+//!
 //! Meta documents ids as strings but some payloads (and older API versions)
 //! carry them as JSON numbers, and WhatsApp sends unix seconds as strings.
 //! An id that changed type between deliveries must still name the same
@@ -7,6 +10,25 @@
 
 use serde::de::{Deserializer, Error, Unexpected};
 use serde::Deserialize;
+use serde_json::Value;
+
+/// A webhook body: what it is about (`instagram`,
+/// `whatsapp_business_account`), and its entries.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<E> {
+    #[serde(default)]
+    pub object: Option<String>,
+    pub entry: Vec<E>,
+}
+
+/// One item of an entry's `changes[]`: the subscribed field it reports on,
+/// and a value whose shape depends on the field.
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    pub field: String,
+    #[serde(default)]
+    pub value: Value,
+}
 
 /// A string or an integer, as it would be written in decimal.
 #[derive(Deserialize)]
@@ -133,6 +155,22 @@ mod tests {
         assert_eq!(fingerprint(b"abc"), fingerprint(b"abc"));
         assert_ne!(fingerprint(b"abc"), fingerprint(b"abd"));
         assert_eq!(fingerprint(b"").len(), 16);
+    }
+
+    #[test]
+    fn envelopes_name_their_object_and_carry_changes() {
+        let envelope: Envelope<Vec<Change>> = serde_json::from_str(
+            r#"{"object":"page","entry":[[{"field":"messages","value":{"a":1}},{"field":"feed"}]]}"#,
+        )
+        .unwrap();
+        assert_eq!(envelope.object.as_deref(), Some("page"));
+        let changes = &envelope.entry[0];
+        assert_eq!(changes[0].field, "messages");
+        assert_eq!(changes[0].value["a"], 1);
+        assert!(changes[1].value.is_null());
+        let bare: Envelope<Value> = serde_json::from_str(r#"{"entry":[]}"#).unwrap();
+        assert_eq!(bare.object, None);
+        assert!(serde_json::from_str::<Envelope<Value>>(r#"{"object":"page"}"#).is_err());
     }
 
     #[test]

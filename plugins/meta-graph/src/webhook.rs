@@ -7,7 +7,9 @@
 
 use switchboard_plugin_sdk::channel::Config;
 use switchboard_plugin_sdk::crypto::{constant_time_eq, verify_hmac_sha256};
-use switchboard_plugin_sdk::{Channel, HttpResponse, IncomingRequest, Routing, Verdict};
+use switchboard_plugin_sdk::{
+    Channel, ConfigField, HttpResponse, IncomingRequest, Routing, Verdict,
+};
 
 use crate::payload::dedup;
 
@@ -17,6 +19,16 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 /// Channel config keys the check reads.
 pub const APP_SECRET: &str = "app_secret";
 pub const VERIFY_TOKEN: &str = "verify_token";
+
+/// The `verify_token` configuration field, as every Meta provider offers it.
+pub fn verify_token_field() -> ConfigField {
+    ConfigField::new(
+        VERIFY_TOKEN,
+        "Webhook verify token",
+        "What Meta's webhook settings must send as the verify token. Leave empty to \
+         use a generated one, shown here after connecting.",
+    )
+}
 
 /// Authenticates a delivery for `channel`, or answers the handshake.
 pub fn verify(channel: &Channel, request: &IncomingRequest) -> Verdict {

@@ -17,9 +17,15 @@
 mod adapter;
 pub mod channel;
 pub mod crypto;
+pub mod encode;
 pub mod http;
 pub mod log;
+pub mod media;
+pub mod multipart;
 pub mod request;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 
 #[doc(hidden)]
 pub mod wit {

@@ -1,6 +1,7 @@
-//! Reading an incoming webhook request.
+//! Reading an incoming webhook request, and building what `verify` and
+//! `normalize` make of it.
 
-use crate::{HttpResponse, IncomingRequest, Rejection, Verdict};
+use crate::{Attachment, AttachmentKind, HttpResponse, IncomingRequest, Rejection, Verdict};
 
 impl IncomingRequest {
     /// First value of a header; names are compared case-insensitively.
@@ -62,6 +63,24 @@ impl Verdict {
             status,
             reason: reason.into(),
         })
+    }
+}
+
+impl Attachment {
+    /// An attachment known only by its kind and reference; fill in what the
+    /// payload tells with struct update syntax.
+    pub fn new(kind: AttachmentKind, provider_ref: impl Into<String>) -> Self {
+        Attachment {
+            kind,
+            provider_ref: provider_ref.into(),
+            mime_type: None,
+            file_name: None,
+            size_bytes: None,
+            width: None,
+            height: None,
+            duration_secs: None,
+            metadata: Vec::new(),
+        }
     }
 }
 

@@ -7,10 +7,9 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use switchboard_plugin_sdk::channel::Config;
-use switchboard_plugin_sdk::http::{HttpError, Request};
+use switchboard_plugin_sdk::http::{status_text, HttpError, Request};
+use switchboard_plugin_sdk::multipart::Multipart;
 use switchboard_plugin_sdk::{ConnectError, HttpResponse, SendError};
-
-use crate::multipart::Multipart;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 
@@ -74,15 +73,13 @@ impl Bot {
     /// The token is part of every URL, and a transport error may quote the
     /// URL; such messages end up in logs and in the operator's UI.
     fn send(&self, request: Request) -> Result<HttpResponse, ApiError> {
-        request.send().map_err(|error| match ApiError::from(error) {
-            ApiError::Unreachable(message) => ApiError::Unreachable(self.redact(message)),
-            ApiError::Denied(message) => ApiError::Denied(self.redact(message)),
-            other => other,
-        })
+        request
+            .send()
+            .map_err(|error| ApiError::from(self.redact(error)))
     }
 
-    fn redact(&self, message: String) -> String {
-        message.replace(&self.token, "<bot token>")
+    fn redact(&self, error: HttpError) -> HttpError {
+        error.redact(&self.token, "<bot token>")
     }
 }
 
@@ -218,15 +215,9 @@ pub(crate) fn interpret<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result
 impl ApiError {
     /// An error status with a body that is not a Bot API reply.
     pub fn from_status(status: u16, body: &[u8]) -> Self {
-        let excerpt: String = String::from_utf8_lossy(body).chars().take(200).collect();
-        let excerpt = excerpt.trim();
         ApiError::Rejected {
             code: i64::from(status),
-            description: if excerpt.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                format!("HTTP {status}: {excerpt}")
-            },
+            description: status_text(status, body),
             retry_after_secs: None,
             migrate_to_chat_id: None,
         }
@@ -453,9 +444,11 @@ mod tests {
             bot.file_url("photos/file_0.jpg"),
             "https://api.telegram.org/file/bot1:abc/photos/file_0.jpg"
         );
-        assert_eq!(
-            bot.redact("GET https://x/bot1:abc/getMe failed".into()),
-            "GET https://x/bot<bot token>/getMe failed"
+        let failed = bot.redact(HttpError::Transport(
+            "GET https://x/bot1:abc/getMe failed".into(),
+        ));
+        assert!(
+            matches!(failed, HttpError::Transport(ref m) if m == "GET https://x/bot<bot token>/getMe failed")
         );
     }
 }

@@ -58,20 +58,6 @@ fn largest_photo(sizes: &[PhotoSize]) -> Option<&PhotoSize> {
     })
 }
 
-fn blank(kind: AttachmentKind, provider_ref: &str) -> Attachment {
-    Attachment {
-        kind,
-        provider_ref: provider_ref.to_string(),
-        mime_type: None,
-        file_name: None,
-        size_bytes: None,
-        width: None,
-        height: None,
-        duration_secs: None,
-        metadata: Vec::new(),
-    }
-}
-
 fn push_meta(attachment: &mut Attachment, key: &str, value: Option<impl ToString>) {
     if let Some(value) = value {
         attachment
@@ -81,7 +67,7 @@ fn push_meta(attachment: &mut Attachment, key: &str, value: Option<impl ToString
 }
 
 fn photo_attachment(photo: &PhotoSize) -> Attachment {
-    let mut out = blank(AttachmentKind::Image, &photo.file_id);
+    let mut out = Attachment::new(AttachmentKind::Image, &photo.file_id);
     // Telegram re-encodes every photo (as opposed to an image sent as a file) to JPEG.
     out.mime_type = Some("image/jpeg".into());
     out.width = Some(photo.width);
@@ -92,7 +78,7 @@ fn photo_attachment(photo: &PhotoSize) -> Attachment {
 }
 
 fn document_attachment(document: &Document) -> Attachment {
-    let mut out = blank(AttachmentKind::Document, &document.file_id);
+    let mut out = Attachment::new(AttachmentKind::Document, &document.file_id);
     out.mime_type = document.mime_type.clone();
     out.file_name = document.file_name.clone();
     out.size_bytes = document.file_size;
@@ -101,7 +87,7 @@ fn document_attachment(document: &Document) -> Attachment {
 }
 
 fn voice_attachment(voice: &Voice) -> Attachment {
-    let mut out = blank(AttachmentKind::Voice, &voice.file_id);
+    let mut out = Attachment::new(AttachmentKind::Voice, &voice.file_id);
     out.mime_type = voice.mime_type.clone();
     out.duration_secs = voice.duration;
     out.size_bytes = voice.file_size;
@@ -110,7 +96,7 @@ fn voice_attachment(voice: &Voice) -> Attachment {
 }
 
 fn audio_attachment(audio: &Audio) -> Attachment {
-    let mut out = blank(AttachmentKind::Audio, &audio.file_id);
+    let mut out = Attachment::new(AttachmentKind::Audio, &audio.file_id);
     out.mime_type = audio.mime_type.clone();
     out.file_name = audio.file_name.clone();
     out.duration_secs = audio.duration;
@@ -122,7 +108,7 @@ fn audio_attachment(audio: &Audio) -> Attachment {
 }
 
 fn video_attachment(video: &Video) -> Attachment {
-    let mut out = blank(AttachmentKind::Video, &video.file_id);
+    let mut out = Attachment::new(AttachmentKind::Video, &video.file_id);
     out.mime_type = video.mime_type.clone();
     out.file_name = video.file_name.clone();
     out.width = video.width;
@@ -142,7 +128,7 @@ fn animation_attachment(animation: &Video) -> Attachment {
 }
 
 fn video_note_attachment(note: &VideoNote) -> Attachment {
-    let mut out = blank(AttachmentKind::Video, &note.file_id);
+    let mut out = Attachment::new(AttachmentKind::Video, &note.file_id);
     // Round video messages are always MP4; the Bot API does not say so per file.
     out.mime_type = Some("video/mp4".into());
     out.width = note.length;
@@ -155,7 +141,7 @@ fn video_note_attachment(note: &VideoNote) -> Attachment {
 }
 
 fn sticker_attachment(sticker: &Sticker) -> Attachment {
-    let mut out = blank(AttachmentKind::Sticker, &sticker.file_id);
+    let mut out = Attachment::new(AttachmentKind::Sticker, &sticker.file_id);
     let mime = if sticker.is_animated {
         "application/x-tgsticker"
     } else if sticker.is_video {
@@ -175,7 +161,7 @@ fn sticker_attachment(sticker: &Sticker) -> Attachment {
 }
 
 fn location_attachment(location: &Location) -> Attachment {
-    let mut out = blank(AttachmentKind::Location, "");
+    let mut out = Attachment::new(AttachmentKind::Location, "");
     push_meta(&mut out, "latitude", Some(location.latitude));
     push_meta(&mut out, "longitude", Some(location.longitude));
     push_meta(
@@ -187,7 +173,7 @@ fn location_attachment(location: &Location) -> Attachment {
 }
 
 fn contact_attachment(contact: &Contact) -> Attachment {
-    let mut out = blank(AttachmentKind::Contact, "");
+    let mut out = Attachment::new(AttachmentKind::Contact, "");
     push_meta(&mut out, "phone_number", Some(&contact.phone_number));
     push_meta(&mut out, "first_name", contact.first_name.as_ref());
     push_meta(&mut out, "last_name", contact.last_name.as_ref());
@@ -198,18 +184,11 @@ fn contact_attachment(contact: &Contact) -> Attachment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_plugin_sdk::testing::meta;
 
     fn message(json: &str) -> Message {
         let base = r#""message_id":1,"date":1,"chat":{"id":1,"type":"private"}"#;
         serde_json::from_str(&format!("{{{base},{json}}}")).expect("test message parses")
-    }
-
-    fn meta<'a>(attachment: &'a Attachment, key: &str) -> Option<&'a str> {
-        attachment
-            .metadata
-            .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
     }
 
     #[test]

@@ -91,16 +91,14 @@ fn connected(me: BotUser) -> Connected {
 mod tests {
     use super::*;
     use crate::api::{interpret, Payload};
+    use switchboard_plugin_sdk::testing;
 
     fn request(config: &[(&str, &str)]) -> ConnectRequest {
-        ConnectRequest {
-            config: config
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-            webhook_secret: "s3cr3t_-X".into(),
-            webhook_url: "https://hooks.example/webhooks/telegram/abc".into(),
-        }
+        testing::connect_request(
+            config,
+            "s3cr3t_-X",
+            "https://hooks.example/webhooks/telegram/abc",
+        )
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! so the type is read from the extension of the path `getFile` returns.
 
 use serde::Deserialize;
+use switchboard_plugin_sdk::encode;
+use switchboard_plugin_sdk::media::MediaTypes;
 use switchboard_plugin_sdk::{FetchedAttachment, SendError};
 
 use crate::api::{interpret, ApiCall, ApiError, Bot};
 
 /// Extensions Telegram uses in `file_path`, plus common document types.
-const TYPES: &[(&str, &str)] = &[
+pub(crate) const TYPES: MediaTypes = MediaTypes(&[
     ("jpg", "image/jpeg"),
     ("jpeg", "image/jpeg"),
     ("png", "image/png"),
@@ -42,7 +44,7 @@ const TYPES: &[(&str, &str)] = &[
         "xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ),
-];
+]);
 
 /// `getFile`'s result; `file_path` is absent when the file cannot be downloaded.
 #[derive(Debug, Deserialize)]
@@ -64,9 +66,11 @@ pub(crate) fn get_file(file_id: &str) -> Result<ApiCall, SendError> {
         // Locations and contacts have no file; the host should not ask.
         return Err(SendError::Permanent("this attachment has no file".into()));
     }
+    // File ids are URL-safe today; encoding anyway keeps a future format
+    // from breaking the query.
     Ok(ApiCall::get(
         "getFile",
-        format!("file_id={}", query_escape(file_id)),
+        format!("file_id={}", encode::component(file_id)),
     ))
 }
 
@@ -90,41 +94,10 @@ fn downloaded(path: &str, status: u16, body: Vec<u8>) -> Result<FetchedAttachmen
     }
     let file_name = path.rsplit('/').next().filter(|name| !name.is_empty());
     Ok(FetchedAttachment {
-        mime_type: mime_for_path(path).map(str::to_string),
+        mime_type: TYPES.for_name(path).map(str::to_string),
         file_name: file_name.map(str::to_string),
         body,
     })
-}
-
-pub(crate) fn mime_for_path(path: &str) -> Option<&'static str> {
-    let name = path.rsplit('/').next()?;
-    let (_, extension) = name.rsplit_once('.')?;
-    TYPES
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(extension))
-        .map(|(_, mime)| *mime)
-}
-
-pub(crate) fn extension_for_mime(mime: &str) -> Option<&'static str> {
-    let essence = mime.split(';').next()?.trim();
-    TYPES
-        .iter()
-        .find(|(_, known)| known.eq_ignore_ascii_case(essence))
-        .map(|(extension, _)| *extension)
-}
-
-/// File ids are URL-safe today; encoding anyway keeps a future format from
-/// breaking the query.
-fn query_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -178,15 +151,15 @@ mod tests {
 
     #[test]
     fn types_follow_extensions_both_ways() {
-        assert_eq!(mime_for_path("photos/file_0.JPG"), Some("image/jpeg"));
+        assert_eq!(TYPES.for_name("photos/file_0.JPG"), Some("image/jpeg"));
         assert_eq!(
-            mime_for_path("stickers/file_9.tgs"),
+            TYPES.for_name("stickers/file_9.tgs"),
             Some("application/x-tgsticker")
         );
-        assert_eq!(mime_for_path("documents/file_2"), None);
-        assert_eq!(mime_for_path("documents.d/file_2"), None);
-        assert_eq!(extension_for_mime("image/png"), Some("png"));
-        assert_eq!(extension_for_mime("audio/ogg; codecs=opus"), Some("oga"));
-        assert_eq!(extension_for_mime("application/x-unknown"), None);
+        assert_eq!(TYPES.for_name("documents/file_2"), None);
+        assert_eq!(TYPES.for_name("documents.d/file_2"), None);
+        assert_eq!(TYPES.extension_for("image/png"), Some("png"));
+        assert_eq!(TYPES.extension_for("audio/ogg; codecs=opus"), Some("oga"));
+        assert_eq!(TYPES.extension_for("application/x-unknown"), None);
     }
 }

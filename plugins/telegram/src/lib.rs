@@ -13,7 +13,6 @@
 //! | `connect`     | `getMe`, `setWebhook`, `deleteWebhook`                    |
 //! | `send`        | outbound messages as `send*` calls                        |
 //! | `files`       | `getFile` and downloads                                   |
-//! | `multipart`   | upload bodies                                             |
 //! | `api`         | addressing the Bot API and reading its answers            |
 //!
 //! The crate is also an rlib so the host can benchmark [`Telegram`] natively;
@@ -23,7 +22,6 @@ mod api;
 mod attachments;
 mod connect;
 mod files;
-mod multipart;
 mod normalize;
 mod send;
 mod update;
@@ -133,6 +131,7 @@ register_provider!(Telegram);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_plugin_sdk::testing;
 
     #[test]
     fn manifest_describes_the_plugin() {
@@ -184,24 +183,9 @@ mod tests {
 
     #[test]
     fn misconfigured_channels_fail_to_send_without_a_call() {
-        let channel = Channel {
-            id: "ch".into(),
-            workspace_id: "ws".into(),
-            provider_account_id: "1".into(),
-            config: vec![],
-            webhook_secret: "s".into(),
-            webhook_url: "https://x".into(),
-        };
-        let message = OutboundMessage {
-            message_id: "m".into(),
-            thread_id: "1".into(),
-            recipient_id: "1".into(),
-            text: Some("hi".into()),
-            attachment: None,
-            reply_to: None,
-        };
+        let channel = testing::channel("1", &[]);
         assert!(matches!(
-            Telegram.send(channel, message),
+            Telegram.send(channel, testing::text_message("1", "hi")),
             Err(SendError::Permanent(ref m)) if m.contains("bot_token")
         ));
     }
@@ -209,19 +193,16 @@ mod tests {
     #[test]
     fn normalize_and_verify_work_through_the_trait() {
         let channel = Channel {
-            id: "ch".into(),
-            workspace_id: "ws".into(),
-            provider_account_id: "1".into(),
-            config: vec![("bot_token".into(), "1:a".into())],
             webhook_secret: "secret".into(),
-            webhook_url: "https://x".into(),
+            ..testing::channel("1", &[("bot_token", "1:a")])
         };
         let request = IncomingRequest {
-            method: "POST".into(),
-            path: "/webhooks/telegram/ch".into(),
-            query: String::new(),
             headers: vec![("x-telegram-bot-api-secret-token".into(), "secret".into())],
-            body: br#"{"update_id":5,"poll":{"id":"1"}}"#.to_vec(),
+            ..testing::request(
+                "POST",
+                "/webhooks/telegram/ch",
+                r#"{"update_id":5,"poll":{"id":"1"}}"#,
+            )
         };
         assert!(matches!(
             Telegram.verify(channel.clone(), request.clone()),

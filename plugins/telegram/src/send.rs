@@ -5,13 +5,13 @@
 //! fetches itself or as a multipart upload of the bytes.
 
 use serde_json::{json, Map, Value};
+use switchboard_plugin_sdk::multipart::Form;
 use switchboard_plugin_sdk::{
     AttachmentKind, OutboundAttachment, OutboundMessage, SendError, Sent,
 };
 
 use crate::api::{interpret, ApiCall, ApiError, Bot, Payload};
-use crate::files::extension_for_mime;
-use crate::multipart::Form;
+use crate::files::TYPES;
 use crate::normalize::provider_message_id;
 
 /// Bot API limits, in characters.
@@ -161,7 +161,10 @@ pub(crate) fn build(message: OutboundMessage) -> Result<ApiCall, SendError> {
         .data
         .ok_or_else(|| SendError::Permanent("the attachment has neither a URL nor data".into()))?;
     let file_name = attachment.file_name.unwrap_or_else(|| {
-        let extension = attachment.mime_type.as_deref().and_then(extension_for_mime);
+        let extension = attachment
+            .mime_type
+            .as_deref()
+            .and_then(|mime| TYPES.extension_for(mime));
         match extension {
             Some(extension) => format!("{file_field}.{extension}"),
             None => file_field.to_string(),

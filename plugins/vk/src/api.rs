@@ -8,11 +8,10 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_plugin_sdk::channel::Config;
-use switchboard_plugin_sdk::http::{HttpError, Request};
+use switchboard_plugin_sdk::encode;
+use switchboard_plugin_sdk::http::{status_text, HttpError, Request};
+use switchboard_plugin_sdk::multipart::Multipart;
 use switchboard_plugin_sdk::{ConnectError, HttpResponse, SendError};
-
-use crate::form;
-use crate::multipart::Multipart;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://api.vk.com";
 pub(crate) const DEFAULT_OAUTH_BASE: &str = "https://oauth.vk.com";
@@ -140,15 +139,16 @@ impl Api {
     /// token goes in the body, not the URL, so it never shows up in a log
     /// line that quotes a URL.
     pub fn form(&self, call: &ApiCall) -> String {
-        let params = call
+        let params: Vec<(&str, &str)> = call
             .params
             .iter()
             .map(|(name, value)| (*name, value.as_str()))
             .chain([
                 ("access_token", self.token.as_str()),
                 ("v", self.version.as_str()),
-            ]);
-        form::encode_pairs(params)
+            ])
+            .collect();
+        encode::pairs(&params)
     }
 
     /// Performs a call; the answer still has to be read with [`interpret`].
@@ -172,16 +172,12 @@ impl Api {
         self.send(request)
     }
 
+    /// A transport error may quote what was sent, and such messages end up
+    /// in logs and in the operator's UI: the token is taken out.
     fn send(&self, request: Request) -> Result<HttpResponse, ApiError> {
-        request.send().map_err(|error| match ApiError::from(error) {
-            ApiError::Unreachable(message) => ApiError::Unreachable(self.redact(message)),
-            ApiError::Denied(message) => ApiError::Denied(self.redact(message)),
-            other => other,
-        })
-    }
-
-    fn redact(&self, message: String) -> String {
-        message.replace(&self.token, "<access token>")
+        request
+            .send()
+            .map_err(|error| ApiError::from(error.redact(&self.token, "<access token>")))
     }
 }
 
@@ -310,15 +306,9 @@ pub(crate) fn vk_error(error: &Value) -> Option<ApiError> {
 
 impl ApiError {
     pub fn from_status(status: u16, body: &[u8]) -> Self {
-        let excerpt: String = String::from_utf8_lossy(body).chars().take(200).collect();
-        let excerpt = excerpt.trim();
         ApiError::Http {
             status,
-            description: if excerpt.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                format!("HTTP {status}: {excerpt}")
-            },
+            description: status_text(status, body),
         }
     }
 

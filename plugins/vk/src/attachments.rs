@@ -13,7 +13,7 @@ use serde_json::Value;
 use switchboard_plugin_sdk::{Attachment, AttachmentKind};
 
 use crate::callback::VkMessage;
-use crate::media::{mime_for_extension, mime_for_url};
+use crate::media::TYPES;
 
 /// Every attachment of a message, in VK's order, then the location, then
 /// forwarded messages.
@@ -53,15 +53,8 @@ fn read<T: DeserializeOwned>(inner: &Value) -> Option<T> {
 
 fn blank(kind: AttachmentKind, provider_ref: &str) -> Attachment {
     Attachment {
-        kind,
-        provider_ref: provider_ref.to_string(),
-        mime_type: mime_for_url(provider_ref).map(str::to_string),
-        file_name: None,
-        size_bytes: None,
-        width: None,
-        height: None,
-        duration_secs: None,
-        metadata: Vec::new(),
+        mime_type: TYPES.for_url(provider_ref).map(str::to_string),
+        ..Attachment::new(kind, provider_ref)
     }
 }
 
@@ -199,7 +192,7 @@ fn doc(doc: Doc) -> Attachment {
     };
     out.mime_type = ext
         .as_deref()
-        .and_then(mime_for_extension)
+        .and_then(|ext| TYPES.for_extension(ext))
         .map(str::to_string);
     out.file_name = file_name;
     out.size_bytes = doc.size;

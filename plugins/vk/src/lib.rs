@@ -17,8 +17,6 @@
 //! | `connect`     | callback server registration and removal                     |
 //! | `oauth`       | the community-token authorization code flow                  |
 //! | `api`         | addressing VK and reading its answers                        |
-//! | `form`        | URL-encoded bodies and queries                               |
-//! | `multipart`   | upload bodies                                                |
 //!
 //! The crate is also an rlib so it can be tested and benchmarked natively;
 //! calls that reach the network only work inside a host.
@@ -27,10 +25,8 @@ mod api;
 mod attachments;
 mod callback;
 mod connect;
-mod form;
 mod ids;
 mod media;
-mod multipart;
 mod normalize;
 mod oauth;
 mod send;

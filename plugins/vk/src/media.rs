@@ -9,6 +9,7 @@
 //! here, each hop checked by the host again.
 
 use switchboard_plugin_sdk::http::Request;
+use switchboard_plugin_sdk::media::{download_url, url_file_name, MediaTypes};
 use switchboard_plugin_sdk::{FetchedAttachment, HttpResponse, SendError};
 
 use crate::api::{ApiError, Origins};
@@ -17,7 +18,7 @@ use crate::api::{ApiError, Origins};
 const MAX_REDIRECTS: usize = 5;
 
 /// Extensions seen in VK media URLs and document names.
-const TYPES: &[(&str, &str)] = &[
+pub(crate) const TYPES: MediaTypes = MediaTypes(&[
     ("jpg", "image/jpeg"),
     ("jpeg", "image/jpeg"),
     ("png", "image/png"),
@@ -50,35 +51,7 @@ const TYPES: &[(&str, &str)] = &[
         "xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ),
-];
-
-pub(crate) fn mime_for_extension(extension: &str) -> Option<&'static str> {
-    TYPES
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(extension))
-        .map(|(_, mime)| *mime)
-}
-
-pub(crate) fn extension_for_mime(mime: &str) -> Option<&'static str> {
-    let essence = mime.split(';').next()?.trim();
-    TYPES
-        .iter()
-        .find(|(_, known)| known.eq_ignore_ascii_case(essence))
-        .map(|(extension, _)| *extension)
-}
-
-/// The last path segment of a URL (query and fragment dropped).
-pub(crate) fn file_name_of(url: &str) -> Option<&str> {
-    let path = url.split(['?', '#']).next()?;
-    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
-    let (_, path) = path.split_once('/')?;
-    path.rsplit('/').next().filter(|name| !name.is_empty())
-}
-
-pub(crate) fn mime_for_url(url: &str) -> Option<&'static str> {
-    let (_, extension) = file_name_of(url)?.rsplit_once('.')?;
-    mime_for_extension(extension)
-}
+]);
 
 pub(crate) fn fetch(origins: &Origins, provider_ref: &str) -> Result<FetchedAttachment, SendError> {
     let mut url = start(origins, provider_ref)?;
@@ -108,17 +81,7 @@ fn download_error(error: ApiError) -> SendError {
 
 /// The first URL to request; empty refs (locations, videos, links) have no file.
 pub(crate) fn start(origins: &Origins, provider_ref: &str) -> Result<String, SendError> {
-    let url = provider_ref.trim();
-    if url.is_empty() {
-        return Err(SendError::Permanent(
-            "this attachment has no file to download".into(),
-        ));
-    }
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(SendError::Permanent(format!(
-            "`{url}` is not a VK media URL"
-        )));
-    }
+    let url = download_url(provider_ref, "a VK media URL")?;
     Ok(origins.rebase(url))
 }
 
@@ -148,19 +111,12 @@ pub(crate) fn step(url: &str, response: HttpResponse) -> Result<Step, SendError>
 
 fn downloaded(url: &str, response: HttpResponse) -> FetchedAttachment {
     let declared = response
-        .header("content-type")
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        })
-        .filter(|mime| !mime.is_empty() && mime != "application/octet-stream");
+        .media_type()
+        .filter(|mime| !mime.is_empty() && *mime != "application/octet-stream")
+        .map(str::to_string);
     FetchedAttachment {
-        mime_type: declared.or_else(|| mime_for_url(url).map(str::to_string)),
-        file_name: file_name_of(url)
+        mime_type: declared.or_else(|| TYPES.for_url(url).map(str::to_string)),
+        file_name: url_file_name(url)
             .filter(|name| name.contains('.'))
             .map(str::to_string),
         body: response.body,

@@ -8,11 +8,11 @@
 
 use serde_json::{Map, Value};
 use switchboard_plugin_sdk::channel::{config_value, Config};
+use switchboard_plugin_sdk::encode;
 use switchboard_plugin_sdk::http::Request;
 use switchboard_plugin_sdk::{ConnectError, OauthStart};
 
 use crate::api::{ApiError, Origins, DEFAULT_API_VERSION};
-use crate::form;
 use crate::ids::parse_group_id;
 
 /// What the community token may do: send and receive messages, register the
@@ -31,7 +31,7 @@ pub(crate) fn authorize_url(request: &OauthStart) -> Result<String, ConnectError
     let origins = Origins::from_api_base(config_value(&request.config, "api_base"))
         .map_err(ConnectError::InvalidConfig)?;
     let group_ids = group_id.to_string();
-    let query = form::encode_pairs([
+    let query = encode::pairs(&[
         ("client_id", client_id),
         ("redirect_uri", redirect_uri),
         ("group_ids", group_ids.as_str()),
@@ -86,7 +86,7 @@ impl Exchange {
     }
 
     pub fn url(&self, origins: &Origins) -> String {
-        let query = form::encode_pairs([
+        let query = encode::pairs(&[
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.as_str()),
             ("redirect_uri", self.redirect_uri.as_str()),

@@ -19,7 +19,7 @@ use switchboard_plugin_sdk::{
 
 use crate::api::{interpret, vk_error, Api, ApiCall, ApiError};
 use crate::ids;
-use crate::media::extension_for_mime;
+use crate::media::TYPES;
 use crate::upload::{self, Upload, UploadKind};
 
 /// VK's limit for `message`, in characters.
@@ -204,7 +204,7 @@ fn default_file_name(kind: UploadKind, mime_type: &str, message_id: &str) -> Str
     } else {
         format!("{stem}-{short_id}")
     };
-    match extension_for_mime(mime_type) {
+    match TYPES.extension_for(mime_type) {
         Some(extension) => format!("{stem}.{extension}"),
         None => stem,
     }

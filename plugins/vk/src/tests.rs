@@ -1,29 +1,18 @@
 //! The provider as the host sees it: through the `Provider` trait.
 
 use super::*;
+use switchboard_plugin_sdk::testing;
 
 fn channel(config: &[(&str, &str)]) -> Channel {
     Channel {
-        id: "ch_1".into(),
-        workspace_id: "ws_1".into(),
-        provider_account_id: "218000001".into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
         webhook_secret: "hostSecret_42".into(),
         webhook_url: "https://desk.example/webhooks/vk/w/wk_1".into(),
+        ..testing::channel("218000001", config)
     }
 }
 
 fn post(body: &str) -> IncomingRequest {
-    IncomingRequest {
-        method: "POST".into(),
-        path: "/webhooks/vk/w/wk_1".into(),
-        query: String::new(),
-        headers: vec![],
-        body: body.as_bytes().to_vec(),
-    }
+    testing::request("POST", "/webhooks/vk/w/wk_1", body)
 }
 
 #[test]
@@ -110,16 +99,8 @@ fn oauth_starts_with_the_community_id() {
 
 #[test]
 fn misconfigured_channels_fail_without_a_call() {
-    let message = OutboundMessage {
-        message_id: "m".into(),
-        thread_id: "55501234".into(),
-        recipient_id: "55501234".into(),
-        text: Some("hi".into()),
-        attachment: None,
-        reply_to: None,
-    };
     assert!(matches!(
-        Vk.send(channel(&[]), message),
+        Vk.send(channel(&[]), testing::text_message("55501234", "hi")),
         Err(SendError::Permanent(ref m)) if m.contains("access_token")
     ));
     assert!(matches!(

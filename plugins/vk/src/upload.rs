@@ -14,10 +14,10 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_plugin_sdk::multipart::{Form, Multipart};
 use switchboard_plugin_sdk::SendError;
 
 use crate::api::{interpret, Api, ApiCall, ApiError};
-use crate::multipart::{single_file, Multipart};
 
 /// What VK stores the file as.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,13 +90,15 @@ pub(crate) fn form(upload: &Upload, seed: &str) -> Multipart {
         UploadKind::Photo => "photo",
         UploadKind::Doc | UploadKind::AudioMessage => "file",
     };
-    single_file(
-        seed,
-        field,
-        &upload.file_name,
-        &upload.mime_type,
-        &upload.data,
-    )
+    // VK's upload servers take one file per request.
+    Form::new(seed)
+        .file(
+            field,
+            &upload.file_name,
+            &upload.mime_type,
+            upload.data.as_slice(),
+        )
+        .finish()
 }
 
 /// Reads the upload server's answer (not an API answer: bare JSON) and

@@ -2,8 +2,8 @@
 //! channel's `api_base`), as one business phone number, with one token.
 
 use switchboard_meta_graph::call::{versioned, with_origin};
-use switchboard_meta_graph::encode;
 use switchboard_plugin_sdk::channel::Config;
+use switchboard_plugin_sdk::encode;
 
 pub(crate) const GRAPH_FACEBOOK: &str = "https://graph.facebook.com";
 /// Where `GET /{media-id}` sends media downloads.
@@ -57,22 +57,11 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_plugin_sdk::ConnectRequest;
-
-    fn config(pairs: &[(&str, &str)]) -> ConnectRequest {
-        ConnectRequest {
-            config: pairs
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
-            webhook_secret: String::new(),
-            webhook_url: String::new(),
-        }
-    }
+    use switchboard_plugin_sdk::testing::settings;
 
     #[test]
     fn calls_go_to_the_facebook_graph_by_default() {
-        let api = Api::from_config(&config(&[("access_token", "EAAG")])).unwrap();
+        let api = Api::from_config(&settings(&[("access_token", "EAAG")])).unwrap();
         assert_eq!(api.token, "EAAG");
         assert_eq!(
             api.node("106540352242922", "/messages"),
@@ -88,7 +77,7 @@ mod tests {
 
     #[test]
     fn api_base_replaces_every_origin() {
-        let api = Api::from_config(&config(&[
+        let api = Api::from_config(&settings(&[
             ("access_token", "EAAG"),
             ("api_base", "http://127.0.0.1:9200/"),
         ]))
@@ -106,11 +95,11 @@ mod tests {
 
     #[test]
     fn the_token_is_required_and_the_base_checked() {
-        assert!(Api::from_config(&config(&[]))
+        assert!(Api::from_config(&settings(&[]))
             .unwrap_err()
             .contains("access_token"));
         assert!(
-            Api::from_config(&config(&[("access_token", "t"), ("api_base", "ftp://x")])).is_err()
+            Api::from_config(&settings(&[("access_token", "t"), ("api_base", "ftp://x")])).is_err()
         );
     }
 }

@@ -70,20 +70,6 @@ pub(crate) fn read(message: &InMessage) -> Result<Content, String> {
     }
 }
 
-fn attachment(kind: AttachmentKind, provider_ref: String) -> Attachment {
-    Attachment {
-        kind,
-        provider_ref,
-        mime_type: None,
-        file_name: None,
-        size_bytes: None,
-        width: None,
-        height: None,
-        duration_secs: None,
-        metadata: Vec::new(),
-    }
-}
-
 fn push(metadata: &mut Vec<(String, String)>, key: &str, value: Option<String>) {
     if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
         metadata.push((key.to_string(), value));
@@ -96,7 +82,7 @@ fn media(media: &Media, kind: AttachmentKind) -> Result<Content, String> {
         .clone()
         .filter(|id| !id.is_empty())
         .ok_or("a media message without a media id")?;
-    let mut attachment = attachment(kind, id);
+    let mut attachment = Attachment::new(kind, id);
     attachment.mime_type = media.mime_type.clone();
     attachment.file_name = media.filename.clone();
     push(&mut attachment.metadata, "sha256", media.sha256.clone());
@@ -108,7 +94,7 @@ fn media(media: &Media, kind: AttachmentKind) -> Result<Content, String> {
 }
 
 fn location(location: &Location) -> Attachment {
-    let mut attachment = attachment(AttachmentKind::Location, String::new());
+    let mut attachment = Attachment::new(AttachmentKind::Location, "");
     let metadata = &mut attachment.metadata;
     push(
         metadata,
@@ -127,7 +113,7 @@ fn location(location: &Location) -> Attachment {
 }
 
 fn contact(card: &SharedContact) -> Attachment {
-    let mut attachment = attachment(AttachmentKind::Contact, String::new());
+    let mut attachment = Attachment::new(AttachmentKind::Contact, "");
     let name = card.name.as_ref().and_then(|name| {
         name.formatted_name.clone().or_else(|| {
             let parts: Vec<&str> = [name.first_name.as_deref(), name.last_name.as_deref()]
@@ -191,7 +177,7 @@ fn interactive(interactive: &Interactive) -> Result<Content, String> {
         other => return Err(format!("unsupported interactive reply `{other}`")),
     }
     .ok_or_else(|| format!("an interactive `{kind}` without its choice"))?;
-    let mut extra = attachment(AttachmentKind::Other, String::new());
+    let mut extra = Attachment::new(AttachmentKind::Other, "");
     push(&mut extra.metadata, "type", Some(kind.to_string()));
     push(&mut extra.metadata, "id", choice.id.clone());
     push(
@@ -204,7 +190,7 @@ fn interactive(interactive: &Interactive) -> Result<Content, String> {
 
 /// A template's quick-reply button.
 fn button(button: &Button) -> Result<Content, String> {
-    let mut extra = attachment(AttachmentKind::Other, String::new());
+    let mut extra = Attachment::new(AttachmentKind::Other, "");
     push(&mut extra.metadata, "type", Some("button".into()));
     push(&mut extra.metadata, "payload", button.payload.clone());
     Ok((button.text.clone(), vec![extra]))

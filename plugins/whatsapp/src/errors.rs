@@ -37,6 +37,7 @@ mod tests {
     use super::*;
     use switchboard_meta_graph::interpret;
     use switchboard_plugin_sdk::http::HttpError;
+    use switchboard_plugin_sdk::testing;
 
     fn mapped(status: u16, code: i64) -> SendError {
         let body = format!(
@@ -46,10 +47,7 @@ mod tests {
     }
 
     fn permanent(error: SendError) -> String {
-        match error {
-            SendError::Permanent(reason) => reason,
-            other => panic!("expected permanent, got {other:?}"),
-        }
+        testing::permanent::<()>(Err(error))
     }
 
     #[test]

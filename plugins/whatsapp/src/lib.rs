@@ -17,7 +17,6 @@
 //! | `send`      | outbound messages: text, media by link or by upload   |
 //! | `errors`    | WhatsApp's error codes as host decisions              |
 //! | `media`     | media downloads, and the file types WhatsApp takes    |
-//! | `multipart` | upload bodies                                         |
 //! | `connect`   | checking the number, subscribing the business account |
 //!
 //! What WhatsApp shares with Instagram (the webhook protocol, Graph errors,
@@ -29,7 +28,6 @@ mod connect;
 mod content;
 mod errors;
 mod media;
-mod multipart;
 mod normalize;
 mod payload;
 mod send;
@@ -44,16 +42,6 @@ use crate::account::{Api, GRAPH_FACEBOOK, LOOKASIDE};
 #[derive(Debug, Default)]
 pub struct WhatsApp;
 
-fn field(name: &str, label: &str, secret: bool, required: bool, help: &str) -> ConfigField {
-    ConfigField {
-        name: name.into(),
-        label: label.into(),
-        secret,
-        required,
-        help: Some(help.into()),
-    }
-}
-
 impl Provider for WhatsApp {
     fn manifest(&self) -> Manifest {
         Manifest {
@@ -63,50 +51,38 @@ impl Provider for WhatsApp {
             contract_version: CONTRACT_VERSION.into(),
             routing: RoutingMode::Global,
             config_fields: vec![
-                field(
+                ConfigField::new(
                     "access_token",
                     "Access token",
-                    true,
-                    true,
                     "A System User token (Business Settings > System users) with \
                      whatsapp_business_messaging and whatsapp_business_management. The temporary \
                      token on the API Setup page expires after 24 hours.",
-                ),
-                field(
+                )
+                .secret()
+                .required(),
+                ConfigField::new(
                     "app_secret",
                     "App secret",
-                    true,
-                    true,
                     "App Dashboard > App settings > Basic > App secret. It signs every webhook.",
-                ),
-                field(
+                )
+                .secret()
+                .required(),
+                ConfigField::new(
                     "phone_number_id",
                     "Phone number ID",
-                    false,
-                    true,
                     "WhatsApp > API Setup > Phone number ID: a numeric id, not the phone number.",
-                ),
-                field(
+                )
+                .required(),
+                ConfigField::new(
                     "waba_id",
                     "WhatsApp Business Account ID",
-                    false,
-                    false,
                     "WhatsApp > API Setup > WhatsApp Business Account ID. When set, connecting \
                      subscribes the app to the account's webhooks.",
                 ),
-                field(
-                    "verify_token",
-                    "Webhook verify token",
-                    false,
-                    false,
-                    "What Meta's webhook settings must send as the verify token. Leave empty to \
-                     use a generated one, shown here after connecting.",
-                ),
-                field(
+                webhook::verify_token_field(),
+                ConfigField::new(
                     "api_base",
                     "API server",
-                    false,
-                    false,
                     "Only for testing against a fake Graph API: replaces graph.facebook.com and \
                      the media download host.",
                 ),

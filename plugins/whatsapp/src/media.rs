@@ -7,13 +7,14 @@
 use serde::Deserialize;
 use switchboard_meta_graph::payload::optional_u64;
 use switchboard_meta_graph::{interpret, Call, Failure};
+use switchboard_plugin_sdk::media::MediaTypes;
 use switchboard_plugin_sdk::{FetchedAttachment, HttpResponse, SendError};
 
 use crate::account::Api;
 use crate::errors::send_error;
 
 /// Extensions of the types the Cloud API accepts, both ways.
-const TYPES: &[(&str, &str)] = &[
+pub(crate) const TYPES: MediaTypes = MediaTypes(&[
     ("jpg", "image/jpeg"),
     ("jpeg", "image/jpeg"),
     ("png", "image/png"),
@@ -43,23 +44,7 @@ const TYPES: &[(&str, &str)] = &[
         "pptx",
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     ),
-];
-
-pub(crate) fn mime_for_name(name: &str) -> Option<&'static str> {
-    let (_, extension) = name.rsplit_once('.')?;
-    TYPES
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(extension))
-        .map(|(_, mime)| *mime)
-}
-
-pub(crate) fn extension_for_mime(mime: &str) -> Option<&'static str> {
-    let essence = mime.split(';').next()?.trim();
-    TYPES
-        .iter()
-        .find(|(_, known)| known.eq_ignore_ascii_case(essence))
-        .map(|(extension, _)| *extension)
-}
+]);
 
 /// `GET /{media-id}`'s answer.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -109,11 +94,9 @@ pub(crate) fn downloaded(
 ) -> Result<FetchedAttachment, SendError> {
     match answer.status {
         200..=299 => {
-            let mime_type = info.mime_type.or_else(|| {
-                answer
-                    .header("content-type")
-                    .map(|value| value.split(';').next().unwrap_or(value).trim().to_string())
-            });
+            let mime_type = info
+                .mime_type
+                .or_else(|| answer.media_type().map(str::to_string));
             Ok(FetchedAttachment {
                 file_name: None,
                 mime_type,
@@ -134,17 +117,11 @@ pub(crate) fn downloaded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_plugin_sdk::ConnectRequest;
+    use switchboard_plugin_sdk::testing::settings;
 
     fn api(config: &[(&str, &str)]) -> Api {
-        let mut pairs = vec![("access_token".to_string(), "EAAG".to_string())];
-        pairs.extend(config.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Api::from_config(&ConnectRequest {
-            config: pairs,
-            webhook_secret: String::new(),
-            webhook_url: String::new(),
-        })
-        .unwrap()
+        let pairs = [&[("access_token", "EAAG")], config].concat();
+        Api::from_config(&settings(&pairs)).unwrap()
     }
 
     fn info() -> MediaInfo {
@@ -243,11 +220,11 @@ mod tests {
 
     #[test]
     fn types_follow_extensions_both_ways() {
-        assert_eq!(mime_for_name("scan.PDF"), Some("application/pdf"));
-        assert_eq!(mime_for_name("voice.opus"), Some("audio/ogg"));
-        assert_eq!(mime_for_name("README"), None);
-        assert_eq!(extension_for_mime("image/jpeg"), Some("jpg"));
-        assert_eq!(extension_for_mime("audio/ogg; codecs=opus"), Some("ogg"));
-        assert_eq!(extension_for_mime("application/x-unknown"), None);
+        assert_eq!(TYPES.for_name("scan.PDF"), Some("application/pdf"));
+        assert_eq!(TYPES.for_name("voice.opus"), Some("audio/ogg"));
+        assert_eq!(TYPES.for_name("README"), None);
+        assert_eq!(TYPES.extension_for("image/jpeg"), Some("jpg"));
+        assert_eq!(TYPES.extension_for("audio/ogg; codecs=opus"), Some("ogg"));
+        assert_eq!(TYPES.extension_for("application/x-unknown"), None);
     }
 }

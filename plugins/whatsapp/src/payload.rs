@@ -8,26 +8,14 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchboard_meta_graph::payload::{id, optional_id, optional_u64};
+use switchboard_meta_graph::payload::{id, optional_id, optional_u64, Change};
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Envelope {
-    #[serde(default)]
-    pub object: Option<String>,
-    pub entry: Vec<Entry>,
-}
+pub(crate) type Envelope = switchboard_meta_graph::payload::Envelope<Entry>;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Entry {
     #[serde(default)]
     pub changes: Option<Vec<Change>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Change {
-    pub field: String,
-    #[serde(default)]
-    pub value: Value,
 }
 
 /// The `value` of a `messages` change (its `metadata` is read by [`ChangeHead`]).

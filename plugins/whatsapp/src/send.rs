@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_meta_graph::error::partly_sent;
 use switchboard_meta_graph::{interpret, Call, Failure};
+use switchboard_plugin_sdk::multipart::Form;
 use switchboard_plugin_sdk::{AttachmentKind, OutboundMessage, SendError, Sent};
 
 use crate::account::Api;
 use crate::errors::send_error;
-use crate::media::{extension_for_mime, mime_for_name};
-use crate::multipart::{self, FilePart};
+use crate::media::TYPES;
 
 /// WhatsApp's limits, in characters.
 pub(crate) const MAX_TEXT_CHARS: usize = 4096;
@@ -163,7 +163,7 @@ pub(crate) fn plan(message: OutboundMessage) -> Result<Plan, SendError> {
                     attachment
                         .file_name
                         .as_deref()
-                        .and_then(mime_for_name)
+                        .and_then(|name| TYPES.for_name(name))
                         .map(String::from)
                 })
                 .ok_or_else(|| {
@@ -171,13 +171,12 @@ pub(crate) fn plan(message: OutboundMessage) -> Result<Plan, SendError> {
                         "WhatsApp needs the attachment's MIME type to upload it".into(),
                     )
                 })?;
-            let file_name =
-                attachment.file_name.clone().unwrap_or_else(|| {
-                    match extension_for_mime(&mime_type) {
-                        Some(extension) => format!("{kind}.{extension}"),
-                        None => kind.to_string(),
-                    }
-                });
+            let file_name = attachment.file_name.clone().unwrap_or_else(|| {
+                match TYPES.extension_for(&mime_type) {
+                    Some(extension) => format!("{kind}.{extension}"),
+                    None => kind.to_string(),
+                }
+            });
             Source::Upload {
                 mime_type,
                 file_name,
@@ -260,16 +259,11 @@ pub(crate) fn upload_call(
     file_name: &str,
     data: &[u8],
 ) -> Call {
-    let form = multipart::encode(
-        seed,
-        &[("messaging_product", "whatsapp"), ("type", mime_type)],
-        FilePart {
-            name: "file",
-            file_name,
-            content_type: mime_type,
-            data,
-        },
-    );
+    let form = Form::new(seed)
+        .text("messaging_product", "whatsapp")
+        .text("type", mime_type)
+        .file("file", file_name, mime_type, data)
+        .finish();
     Call::post(api.node(phone_id, "/media"))
         .bearer(&api.token)
         .raw(form.content_type, form.body)

@@ -1,38 +1,21 @@
 //! The provider through its trait: what the host sees.
 
 use super::*;
-use switchboard_plugin_sdk::crypto::hmac_sha256_hex;
+use switchboard_plugin_sdk::testing;
 
 const PHONE: &str = "106540352242922";
+const PATH: &str = "/webhooks/whatsapp";
 
 fn channel(config: &[(&str, &str)]) -> Channel {
     Channel {
         id: "ch_wa".into(),
-        workspace_id: "ws_1".into(),
-        provider_account_id: PHONE.into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "wh_secret".into(),
         webhook_url: "https://hooks.example/webhooks/whatsapp".into(),
+        ..testing::channel(PHONE, config)
     }
 }
 
 fn post(body: &str, secret: &str) -> IncomingRequest {
-    IncomingRequest {
-        method: "POST".into(),
-        path: "/webhooks/whatsapp".into(),
-        query: String::new(),
-        headers: vec![(
-            "x-hub-signature-256".into(),
-            format!(
-                "sha256={}",
-                hmac_sha256_hex(secret.as_bytes(), body.as_bytes())
-            ),
-        )],
-        body: body.as_bytes().to_vec(),
-    }
+    switchboard_meta_graph::testing::signed_post(PATH, body, secret)
 }
 
 fn batch(phones: &[&str]) -> String {
@@ -99,13 +82,10 @@ fn route_names_every_phone_number_once() {
         Routing::Accounts(ids) => assert_eq!(ids, vec![PHONE, "222"]),
         other => panic!("expected accounts, got {other:?}"),
     }
-    let handshake = IncomingRequest {
-        method: "GET".into(),
-        path: "/webhooks/whatsapp".into(),
-        query: "hub.mode=subscribe&hub.challenge=5&hub.verify_token=t".into(),
-        headers: vec![],
-        body: vec![],
-    };
+    let handshake = switchboard_meta_graph::testing::handshake(
+        PATH,
+        "hub.mode=subscribe&hub.challenge=5&hub.verify_token=t",
+    );
     assert!(matches!(WhatsApp.route(handshake), Routing::Handshake));
     let account_update = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"account_update","value":{"event":"VERIFIED_ACCOUNT"}}]}]}"#;
     assert!(matches!(
@@ -145,14 +125,7 @@ fn each_channel_gets_its_own_part_of_a_batch() {
 
 #[test]
 fn misconfigured_channels_fail_without_a_call() {
-    let message = OutboundMessage {
-        message_id: "m".into(),
-        thread_id: "7916".into(),
-        recipient_id: "7916".into(),
-        text: Some("hi".into()),
-        attachment: None,
-        reply_to: None,
-    };
+    let message = testing::text_message("7916", "hi");
     assert!(matches!(
         WhatsApp.send(channel(&[]), message.clone()),
         Err(SendError::Permanent(ref m)) if m.contains("access_token")
@@ -174,11 +147,7 @@ fn misconfigured_channels_fail_without_a_call() {
         Err(SendError::Permanent(_))
     ));
     assert!(matches!(
-        WhatsApp.connect(ConnectRequest {
-            config: vec![("access_token".into(), "t".into())],
-            webhook_secret: "s".into(),
-            webhook_url: String::new(),
-        }),
+        WhatsApp.connect(testing::connect_request(&[("access_token", "t")], "s", "")),
         Err(ConnectError::InvalidConfig(ref m)) if m.contains("app_secret")
     ));
     assert!(matches!(

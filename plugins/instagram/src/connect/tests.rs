@@ -1,15 +1,13 @@
 use super::*;
 use switchboard_meta_graph::{interpret, Body};
+use switchboard_plugin_sdk::testing;
 
 fn request(config: &[(&str, &str)]) -> ConnectRequest {
-    ConnectRequest {
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "wh_S3cr3t-x".into(),
-        webhook_url: "https://hooks.example/webhooks/instagram".into(),
-    }
+    testing::connect_request(
+        config,
+        "wh_S3cr3t-x",
+        "https://hooks.example/webhooks/instagram",
+    )
 }
 
 fn api(config: &[(&str, &str)]) -> Api {

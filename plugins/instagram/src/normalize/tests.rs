@@ -1,5 +1,5 @@
 use super::*;
-use switchboard_plugin_sdk::AttachmentKind;
+use switchboard_plugin_sdk::{testing, AttachmentKind};
 
 const ACCOUNT: &str = "17841400000000001";
 const CUSTOMER: &str = "618000000000042";
@@ -9,19 +9,11 @@ fn events(body: &str) -> Vec<Event> {
 }
 
 fn only(body: &str) -> Event {
-    let mut events = events(body);
-    assert_eq!(events.len(), 1, "one event expected: {events:?}");
-    events.remove(0)
+    testing::only(events(body))
 }
 
 fn ignored(body: &str) -> (String, String) {
-    match only(body) {
-        Event {
-            dedup_key,
-            body: EventBody::Ignore(reason),
-        } => (dedup_key, reason),
-        other => panic!("expected ignore, got {other:?}"),
-    }
+    testing::ignored(only(body))
 }
 
 /// One messaging item from the customer to the account.
@@ -32,13 +24,7 @@ fn inbound(payload: &str) -> String {
 }
 
 fn new_message(body: &str) -> (String, Message) {
-    match only(body) {
-        Event {
-            dedup_key,
-            body: EventBody::Message(message),
-        } => (dedup_key, message),
-        other => panic!("expected a message, got {other:?}"),
-    }
+    testing::message(only(body))
 }
 
 // The three payloads of the Instagram section of PROVIDERS.md, verbatim.

@@ -1,30 +1,15 @@
 use super::*;
 use switchboard_meta_graph::Body;
-use switchboard_plugin_sdk::ConnectRequest;
+use switchboard_plugin_sdk::testing::{self, settings};
 
 const CUSTOMER: &str = "618000000000042";
 
 fn api(pairs: &[(&str, &str)]) -> Api {
-    let request = ConnectRequest {
-        config: pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "s".into(),
-        webhook_url: "https://hooks.example/webhooks/instagram".into(),
-    };
-    Api::from_config(&request).unwrap()
+    Api::from_config(&settings(pairs)).unwrap()
 }
 
 fn text(text: &str) -> OutboundMessage {
-    OutboundMessage {
-        message_id: "01JA0000000000000000000000".into(),
-        thread_id: CUSTOMER.into(),
-        recipient_id: CUSTOMER.into(),
-        text: Some(text.into()),
-        attachment: None,
-        reply_to: None,
-    }
+    testing::text_message(CUSTOMER, text)
 }
 
 fn with_attachment(
@@ -34,13 +19,7 @@ fn with_attachment(
 ) -> OutboundMessage {
     OutboundMessage {
         text: None,
-        attachment: Some(OutboundAttachment {
-            kind,
-            file_name: None,
-            mime_type: None,
-            url: url.map(String::from),
-            data,
-        }),
+        attachment: Some(testing::outbound_attachment(kind, url, data)),
         ..text("")
     }
 }
@@ -57,10 +36,7 @@ fn bodies(message: &OutboundMessage) -> Vec<Value> {
 }
 
 fn permanent(message: &OutboundMessage) -> String {
-    match build(&api(&[]), "t", message) {
-        Err(SendError::Permanent(reason)) => reason,
-        other => panic!("expected a permanent error, got {other:?}"),
-    }
+    testing::permanent(build(&api(&[]), "t", message))
 }
 
 #[test]

@@ -1,20 +1,15 @@
 use super::*;
 use switchboard_plugin_sdk::crypto::hmac_sha256_hex;
+use switchboard_plugin_sdk::testing;
 
 const SECRET: &str = "6f1c0e2b9a";
 const BODY: &str = r#"{"object":"instagram","entry":[{"id":"17841400000000001","time":1767268800123,"messaging":[]}]}"#;
 
 fn channel(config: &[(&str, &str)]) -> Channel {
     Channel {
-        id: "ch_1".into(),
-        workspace_id: "ws_1".into(),
-        provider_account_id: "17841400000000001".into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
         webhook_secret: "generated-secret".into(),
         webhook_url: "https://hooks.example/webhooks/instagram".into(),
+        ..testing::channel("17841400000000001", config)
     }
 }
 

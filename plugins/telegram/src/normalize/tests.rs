@@ -1,4 +1,5 @@
 use super::*;
+use switchboard_plugin_sdk::testing;
 use switchboard_plugin_sdk::AttachmentKind;
 
 fn events(body: &str) -> Vec<Event> {
@@ -6,31 +7,20 @@ fn events(body: &str) -> Vec<Event> {
 }
 
 fn only(body: &str) -> (String, EventBody) {
-    let mut events = events(body);
-    assert_eq!(events.len(), 1, "one event expected");
-    let event = events.remove(0);
+    let event = testing::only(events(body));
     (event.dedup_key, event.body)
 }
 
 fn new_message(body: &str) -> Message {
-    match only(body).1 {
-        EventBody::Message(message) => message,
-        other => panic!("expected a message, got {other:?}"),
-    }
+    testing::message(testing::only(events(body))).1
 }
 
 fn ignored(body: &str) -> String {
-    match only(body).1 {
-        EventBody::Ignore(reason) => reason,
-        other => panic!("expected ignore, got {other:?}"),
-    }
+    testing::ignored(testing::only(events(body))).1
 }
 
 fn malformed(body: &str) -> String {
-    match normalize(body.as_bytes()) {
-        Err(NormalizeError::Malformed(reason)) => reason,
-        other => panic!("expected malformed, got {other:?}"),
-    }
+    testing::malformed(normalize(body.as_bytes()))
 }
 
 // The three payloads of the Telegram section of PROVIDERS.md, verbatim.

@@ -1,13 +1,11 @@
 use super::*;
+use switchboard_plugin_sdk::testing;
 
 fn text_message(thread_id: &str, text: &str) -> OutboundMessage {
     OutboundMessage {
         message_id: "01J9ZK6Q3M".into(),
         thread_id: thread_id.into(),
-        recipient_id: "123456789".into(),
-        text: Some(text.into()),
-        attachment: None,
-        reply_to: None,
+        ..testing::text_message("123456789", text)
     }
 }
 
@@ -17,13 +15,7 @@ fn with_attachment(
     data: Option<Vec<u8>>,
 ) -> OutboundMessage {
     OutboundMessage {
-        attachment: Some(OutboundAttachment {
-            kind,
-            file_name: None,
-            mime_type: None,
-            url: url.map(str::to_string),
-            data,
-        }),
+        attachment: Some(testing::outbound_attachment(kind, url, data)),
         ..text_message("123456789", "look")
     }
 }
@@ -37,10 +29,7 @@ fn json_call(message: OutboundMessage) -> (&'static str, Value) {
 }
 
 fn permanent(message: OutboundMessage) -> String {
-    match build(message) {
-        Err(SendError::Permanent(reason)) => reason,
-        other => panic!("expected a permanent error, got {other:?}"),
-    }
+    testing::permanent(build(message))
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use switchboard_plugin_sdk::testing::settings;
 
 fn send_error(status: u16, body: &str) -> SendError {
     interpret::<Value>(status, body.as_bytes())
@@ -9,23 +10,6 @@ fn send_error(status: u16, body: &str) -> SendError {
 fn vk(code: i64, message: &str) -> String {
     format!(
         r#"{{"error":{{"error_code":{code},"error_msg":"{message}","request_params":[{{"key":"v","value":"5.199"}}]}}}}"#
-    )
-}
-
-struct Settings(Vec<(String, String)>);
-
-impl Config for Settings {
-    fn config(&self) -> &[(String, String)] {
-        &self.0
-    }
-}
-
-fn settings(pairs: &[(&str, &str)]) -> Settings {
-    Settings(
-        pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
     )
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use switchboard_plugin_sdk::testing::meta;
 
 fn message(attachments: &str) -> VkMessage {
     serde_json::from_str(&format!(
@@ -11,14 +12,6 @@ fn one(attachment: &str) -> Attachment {
     let mut found = from_message(&message(attachment));
     assert_eq!(found.len(), 1, "one attachment expected");
     found.remove(0)
-}
-
-fn meta<'a>(attachment: &'a Attachment, key: &str) -> Option<&'a str> {
-    attachment
-        .metadata
-        .iter()
-        .find(|(name, _)| name == key)
-        .map(|(_, value)| value.as_str())
 }
 
 #[test]

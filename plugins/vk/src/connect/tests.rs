@@ -3,6 +3,7 @@ use std::cell::RefCell;
 use serde_json::json;
 
 use super::*;
+use switchboard_plugin_sdk::testing;
 
 /// Answers calls from a script, in order, and records what was called.
 struct Script {
@@ -46,14 +47,7 @@ fn vk(code: i64, message: &str) -> Result<Value, ApiError> {
 const URL: &str = "https://desk.example/webhooks/vk/w/wk_1";
 
 fn request(config: &[(&str, &str)]) -> ConnectRequest {
-    ConnectRequest {
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "hostSecret_42".into(),
-        webhook_url: URL.into(),
-    }
+    testing::connect_request(config, "hostSecret_42", URL)
 }
 
 fn settings() -> Settings {

@@ -18,27 +18,21 @@ fn vk_origins() -> Origins {
 
 #[test]
 fn types_follow_extensions_both_ways() {
-    assert_eq!(mime_for_extension("JPG"), Some("image/jpeg"));
-    assert_eq!(mime_for_extension("ogg"), Some("audio/ogg"));
-    assert_eq!(mime_for_extension("exe"), None);
-    assert_eq!(extension_for_mime("image/png"), Some("png"));
-    assert_eq!(extension_for_mime("audio/ogg; codecs=opus"), Some("ogg"));
-    assert_eq!(extension_for_mime("application/x-unknown"), None);
+    assert_eq!(TYPES.for_extension("JPG"), Some("image/jpeg"));
+    assert_eq!(TYPES.for_extension("ogg"), Some("audio/ogg"));
+    assert_eq!(TYPES.for_extension("rar"), Some("application/vnd.rar"));
+    assert_eq!(TYPES.for_extension("exe"), None);
+    assert_eq!(TYPES.extension_for("image/png"), Some("png"));
+    assert_eq!(TYPES.extension_for("audio/ogg; codecs=opus"), Some("ogg"));
+    assert_eq!(TYPES.extension_for("application/x-unknown"), None);
 }
 
 #[test]
-fn names_and_types_come_from_the_path_not_the_query() {
+fn types_come_from_the_path_not_the_query() {
     let url = "https://sun9-1.userapi.com/impg/abc/x.jpg?size=604x453&quality=96&sign=f00";
-    assert_eq!(file_name_of(url), Some("x.jpg"));
-    assert_eq!(mime_for_url(url), Some("image/jpeg"));
-    assert_eq!(
-        file_name_of("https://vk.com/doc1_2?hash=a.b"),
-        Some("doc1_2")
-    );
-    assert_eq!(mime_for_url("https://vk.com/doc1_2?hash=a.b"), None);
-    assert_eq!(file_name_of("https://vk.com"), None);
-    assert_eq!(file_name_of("https://vk.com/"), None);
-    assert_eq!(mime_for_url(""), None);
+    assert_eq!(TYPES.for_url(url), Some("image/jpeg"));
+    assert_eq!(TYPES.for_url("https://vk.com/doc1_2?hash=a.b"), None);
+    assert_eq!(TYPES.for_url(""), None);
 }
 
 #[test]

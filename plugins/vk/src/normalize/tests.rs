@@ -1,34 +1,28 @@
 use super::*;
+use switchboard_plugin_sdk::testing::{self, meta};
 use switchboard_plugin_sdk::{AttachmentKind, ThreadKind};
 
 const NOW_MS: u64 = 1_767_300_000_000;
 
+fn event(body: &str) -> Event {
+    testing::only(normalize(body.as_bytes(), NOW_MS).expect("the callback normalizes"))
+}
+
 fn only(body: &str) -> (String, EventBody) {
-    let mut events = normalize(body.as_bytes(), NOW_MS).expect("the callback normalizes");
-    assert_eq!(events.len(), 1, "one event expected");
-    let event = events.remove(0);
+    let event = event(body);
     (event.dedup_key, event.body)
 }
 
 fn new_message(body: &str) -> Message {
-    match only(body).1 {
-        EventBody::Message(message) => message,
-        other => panic!("expected a message, got {other:?}"),
-    }
+    testing::message(event(body)).1
 }
 
 fn ignored(body: &str) -> String {
-    match only(body).1 {
-        EventBody::Ignore(reason) => reason,
-        other => panic!("expected ignore, got {other:?}"),
-    }
+    testing::ignored(event(body)).1
 }
 
 fn malformed(body: &str) -> String {
-    match normalize(body.as_bytes(), NOW_MS) {
-        Err(NormalizeError::Malformed(reason)) => reason,
-        other => panic!("expected malformed, got {other:?}"),
-    }
+    testing::malformed(normalize(body.as_bytes(), NOW_MS))
 }
 
 /// A `message_new` (5.199 layout) carrying `message`, the fields given.
@@ -47,14 +41,6 @@ fn with_attachments(attachments: &str) -> Message {
             "conversation_message_id":120,"attachments":[{attachments}]}}"#
         ),
     ))
-}
-
-fn meta<'a>(attachment: &'a switchboard_plugin_sdk::Attachment, key: &str) -> Option<&'a str> {
-    attachment
-        .metadata
-        .iter()
-        .find(|(name, _)| name == key)
-        .map(|(_, value)| value.as_str())
 }
 
 // The four payloads of the VK section of PROVIDERS.md, verbatim.

@@ -1,32 +1,13 @@
 use super::*;
+use switchboard_plugin_sdk::testing::{self, settings};
 
 fn start(config: &[(&str, &str)]) -> OauthStart {
     OauthStart {
         client_id: "51234567".into(),
         redirect_uri: "https://desk.example/oauth/vk/callback".into(),
         state: "st.ate/1+2=".into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
+        config: testing::config(config),
     }
-}
-
-struct Settings(Vec<(String, String)>);
-
-impl Config for Settings {
-    fn config(&self) -> &[(String, String)] {
-        &self.0
-    }
-}
-
-fn settings(pairs: &[(&str, &str)]) -> Settings {
-    Settings(
-        pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-    )
 }
 
 fn invalid(result: Result<impl std::fmt::Debug, ConnectError>) -> String {

@@ -1,13 +1,11 @@
 use super::*;
+use switchboard_plugin_sdk::testing;
 
 fn text_message(thread_id: &str, text: &str) -> OutboundMessage {
     OutboundMessage {
         message_id: "01J9ZK6Q3M".into(),
         thread_id: thread_id.into(),
-        recipient_id: "55501234".into(),
-        text: Some(text.into()),
-        attachment: None,
-        reply_to: None,
+        ..testing::text_message("55501234", text)
     }
 }
 
@@ -19,21 +17,15 @@ fn with_attachment(
 ) -> OutboundMessage {
     OutboundMessage {
         attachment: Some(OutboundAttachment {
-            kind,
-            file_name: None,
             mime_type: mime.map(str::to_string),
-            url: url.map(str::to_string),
-            data,
+            ..testing::outbound_attachment(kind, url, data)
         }),
         ..text_message("55501234", "Вот фото")
     }
 }
 
 fn permanent(message: OutboundMessage) -> String {
-    match draft(message) {
-        Err(SendError::Permanent(reason)) => reason,
-        other => panic!("expected a permanent error, got {other:?}"),
-    }
+    testing::permanent(draft(message))
 }
 
 fn uploaded(message: OutboundMessage) -> Upload {

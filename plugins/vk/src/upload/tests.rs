@@ -1,4 +1,5 @@
 use super::*;
+use switchboard_plugin_sdk::testing::permanent;
 
 fn file(kind: UploadKind) -> Upload {
     Upload {
@@ -6,13 +7,6 @@ fn file(kind: UploadKind) -> Upload {
         file_name: "счёт.pdf".into(),
         mime_type: "application/pdf".into(),
         data: b"%PDF-1.7".to_vec(),
-    }
-}
-
-fn permanent<T: std::fmt::Debug>(result: Result<T, SendError>) -> String {
-    match result {
-        Err(SendError::Permanent(reason)) => reason,
-        other => panic!("expected a permanent error, got {other:?}"),
     }
 }
 

@@ -1,18 +1,13 @@
 use super::*;
+use switchboard_plugin_sdk::testing;
 
 const GROUP: &str = "218000001";
 
 fn channel(config: &[(&str, &str)]) -> Channel {
     Channel {
-        id: "ch_1".into(),
-        workspace_id: "ws_1".into(),
-        provider_account_id: GROUP.into(),
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
         webhook_secret: "hostSecret_42".into(),
         webhook_url: "https://hooks.example/webhooks/vk/w/wk1".into(),
+        ..testing::channel(GROUP, config)
     }
 }
 
@@ -22,11 +17,8 @@ fn post(body: &str) -> IncomingRequest {
 
 fn request(method: &str, body: &str) -> IncomingRequest {
     IncomingRequest {
-        method: method.into(),
-        path: "/webhooks/vk/w/wk1".into(),
-        query: String::new(),
         headers: vec![("content-type".into(), "application/json".into())],
-        body: body.as_bytes().to_vec(),
+        ..testing::request(method, "/webhooks/vk/w/wk1", body)
     }
 }
 

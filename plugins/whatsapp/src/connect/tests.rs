@@ -1,18 +1,16 @@
 use super::*;
 use serde_json::json;
 use switchboard_meta_graph::{interpret, Body};
+use switchboard_plugin_sdk::testing;
 
 const PHONE: &str = "106540352242922";
 
 fn request(config: &[(&str, &str)]) -> ConnectRequest {
-    ConnectRequest {
-        config: config
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect(),
-        webhook_secret: "wh_S3cr3t-x".into(),
-        webhook_url: "https://hooks.example/webhooks/whatsapp".into(),
-    }
+    testing::connect_request(
+        config,
+        "wh_S3cr3t-x",
+        "https://hooks.example/webhooks/whatsapp",
+    )
 }
 
 fn complete() -> Vec<(&'static str, &'static str)> {

@@ -1,5 +1,6 @@
 use super::*;
-use switchboard_plugin_sdk::{Attachment, AttachmentKind};
+use switchboard_plugin_sdk::testing::{self, metadata};
+use switchboard_plugin_sdk::AttachmentKind;
 
 const PHONE: &str = "106540352242922";
 const CUSTOMER: &str = "79161234567";
@@ -9,29 +10,15 @@ fn events(body: &str) -> Vec<Event> {
 }
 
 fn only(body: &str) -> Event {
-    let mut events = events(body);
-    assert_eq!(events.len(), 1, "one event expected: {events:?}");
-    events.remove(0)
+    testing::only(events(body))
 }
 
 fn new_message(body: &str) -> (String, Message) {
-    match only(body) {
-        Event {
-            dedup_key,
-            body: EventBody::Message(message),
-        } => (dedup_key, message),
-        other => panic!("expected a message, got {other:?}"),
-    }
+    testing::message(only(body))
 }
 
 fn ignored(body: &str) -> (String, String) {
-    match only(body) {
-        Event {
-            dedup_key,
-            body: EventBody::Ignore(reason),
-        } => (dedup_key, reason),
-        other => panic!("expected ignore, got {other:?}"),
-    }
+    testing::ignored(only(body))
 }
 
 /// A `messages` change for PHONE with the given `value` members.
@@ -48,14 +35,6 @@ fn inbound(members: &str) -> String {
         r#""contacts":[{{"profile":{{"name":"Ivan"}},"wa_id":"{CUSTOMER}"}}],
         "messages":[{{"from":"{CUSTOMER}","id":"wamid.X1","timestamp":"1767268800",{members}}}]"#
     ))
-}
-
-fn metadata(attachment: &Attachment) -> Vec<(&str, &str)> {
-    attachment
-        .metadata
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect()
 }
 
 // The three payloads of the WhatsApp section of PROVIDERS.md, verbatim.

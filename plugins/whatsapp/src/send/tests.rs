@@ -1,28 +1,16 @@
 use super::*;
 use switchboard_meta_graph::Body;
-use switchboard_plugin_sdk::{ConnectRequest, OutboundAttachment};
+use switchboard_plugin_sdk::testing::{self, settings};
 
 const PHONE: &str = "106540352242922";
 const CUSTOMER: &str = "79161234567";
 
 fn api() -> Api {
-    Api::from_config(&ConnectRequest {
-        config: vec![("access_token".into(), "EAAG".into())],
-        webhook_secret: String::new(),
-        webhook_url: String::new(),
-    })
-    .unwrap()
+    Api::from_config(&settings(&[("access_token", "EAAG")])).unwrap()
 }
 
 fn text(text: &str) -> OutboundMessage {
-    OutboundMessage {
-        message_id: "01JA0000000000000000000000".into(),
-        thread_id: CUSTOMER.into(),
-        recipient_id: CUSTOMER.into(),
-        text: Some(text.into()),
-        attachment: None,
-        reply_to: None,
-    }
+    testing::text_message(CUSTOMER, text)
 }
 
 fn with_attachment(
@@ -33,22 +21,13 @@ fn with_attachment(
 ) -> OutboundMessage {
     OutboundMessage {
         text: caption.map(String::from),
-        attachment: Some(OutboundAttachment {
-            kind,
-            file_name: None,
-            mime_type: None,
-            url: url.map(String::from),
-            data,
-        }),
+        attachment: Some(testing::outbound_attachment(kind, url, data)),
         ..text("")
     }
 }
 
 fn permanent(message: OutboundMessage) -> String {
-    match plan(message) {
-        Err(SendError::Permanent(reason)) => reason,
-        other => panic!("expected a permanent error, got {other:?}"),
-    }
+    testing::permanent(plan(message))
 }
 
 #[test]
