@@ -1,5 +1,5 @@
 //! Plugins installed, refused and removed while the server runs: through the
-//! API and through the watched plugins directory. (The conformance suite's
+//! API and through the watched plugins directory; and signed plugins. (The conformance suite's
 //! `webhook_json_installed_at_runtime` proves an installed provider works
 //! end to end; this suite covers the lifecycle around it.)
 
@@ -163,4 +163,93 @@ async fn a_file_dropped_into_the_plugins_directory_is_loaded_and_unloaded_withou
     )
     .await;
     assert_eq!(env.server.pid(), pid, "no restart");
+}
+
+#[tokio::test]
+async fn with_signatures_required_only_components_signed_by_a_trusted_key_load() {
+    use ed25519_dalek::{Signer, SigningKey};
+    use sha2::{Digest, Sha256};
+
+    let trusted = SigningKey::from_bytes(&[7; 32]);
+    let stranger = SigningKey::from_bytes(&[9; 32]);
+    let mut options = support::server::ServerOptions::new(Plugins::Private);
+    options.env = vec![
+        (
+            "SWITCHBOARD_PLUGIN_TRUSTED_KEYS".into(),
+            hex::encode(trusted.verifying_key().to_bytes()),
+        ),
+        ("SWITCHBOARD_PLUGIN_REQUIRE_SIGNATURE".into(), "true".into()),
+    ];
+    let env = Env::start_with_options(options).await;
+
+    // The unsigned production plugins in the directory were refused at start.
+    let refused = env.api.get("/api/v1/plugins/refused").await.json();
+    let telegram = refused
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("telegram.wasm"))
+        })
+        .unwrap_or_else(|| panic!("telegram.wasm is reported as refused: {refused}"));
+    assert!(
+        telegram["reason"].as_str().unwrap().contains("unsigned"),
+        "{telegram}"
+    );
+
+    let component = example_component();
+    let digest = Sha256::digest(&component);
+    let upload = |signature: Option<String>| {
+        let env = &env;
+        let component = component.clone();
+        async move {
+            let mut request = reqwest::Client::new()
+                .post(format!("{}/api/v1/plugins", env.server.base_url()))
+                .bearer_auth(env.api.token().unwrap())
+                .body(component);
+            if let Some(signature) = signature {
+                request = request.header("x-plugin-signature", signature);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = upload(None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("unsigned"),
+        "{body}"
+    );
+    let (status, body) = upload(Some(hex::encode(stranger.sign(&digest).to_bytes()))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("does not match"),
+        "{body}"
+    );
+    // A signature over other bytes than this component's digest.
+    let (status, _) = upload(Some(hex::encode(
+        trusted.sign(b"another component").to_bytes(),
+    )))
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, body) = upload(Some(hex::encode(trusted.sign(&digest).to_bytes()))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["signed_by"].as_str(),
+        Some(&hex::encode(trusted.verifying_key().to_bytes())[..16]),
+        "the API shows which trusted key signed it"
+    );
+    let sig_file = env
+        .server
+        .plugins_dir()
+        .join(format!("{}.sig", body["file"].as_str().unwrap()));
+    assert!(
+        sig_file.exists(),
+        "the signature is kept beside the component"
+    );
+    assert!(listed(&env.api.plugins().await, "webhook-json"));
 }

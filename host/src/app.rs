@@ -13,6 +13,7 @@ use crate::config::{Role, Settings};
 use crate::metrics;
 use crate::pipeline::Pipeline;
 use crate::plugin::engine::PluginEngine;
+use crate::plugin::signature::TrustedKeys;
 use crate::plugin::{Installer, Loader, OperatorLimits, PluginRegistry};
 use crate::secrets::SecretBox;
 use crate::store::{accounts, Db};
@@ -112,8 +113,15 @@ pub fn plugin_loader(settings: &Settings) -> anyhow::Result<Arc<Loader>> {
         .plugin_cache_dir
         .clone()
         .unwrap_or_else(|| settings.data_dir.join("plugin-cache"));
+    let trust = TrustedKeys::parse(
+        &settings.plugin_trusted_keys,
+        settings.plugin_require_signature,
+    )
+    .map_err(|reason| anyhow::anyhow!("plugin signatures: {reason}"))?;
     Ok(Arc::new(
-        Loader::new(engine, http_client()?, limits)?.with_cache(cache),
+        Loader::new(engine, http_client()?, limits)?
+            .with_cache(cache)
+            .with_trust(trust),
     ))
 }
 

@@ -98,6 +98,19 @@ pub struct Settings {
         default_value_t = 30_000
     )]
     pub plugin_max_timeout_ms: u64,
+
+    /// ed25519 public keys (hex, comma-separated) whose signatures over a
+    /// component's sha256 the host trusts.
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_TRUSTED_KEYS", value_delimiter = ',')]
+    pub plugin_trusted_keys: Vec<String>,
+
+    /// Refuse plugins that are not signed by a trusted key.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PLUGIN_REQUIRE_SIGNATURE",
+        default_value_t = false
+    )]
+    pub plugin_require_signature: bool,
 }
 
 /// A part of the pipeline a process can run.

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 
 use crate::app;
 use crate::config::Settings;
+use crate::plugin::loader::signature_path;
 use crate::plugin::{Installer, PluginRegistry};
 use crate::store::channels;
 
@@ -24,10 +25,17 @@ pub enum PluginsCommand {
     },
     /// Manifest, contract version, digest, imports and exports of a component.
     Inspect { file: PathBuf },
-    /// Whether this host would load a component; exits 1 with the reason if not.
-    Check { file: PathBuf },
+    /// Whether this host would load a component (with `FILE.sig` when
+    /// present, checked against the configured trusted keys); exits 1 with
+    /// the reason if not.
+    Check {
+        file: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Checks a component and copies it into the plugins directory as
-    /// `<id>-<version>.wasm` (a running server loads it within seconds).
+    /// `<id>-<version>.wasm` (a running server loads it within seconds). Its
+    /// signature is read from `FILE.sig` when present.
     Install {
         file: PathBuf,
         #[command(flatten)]
@@ -109,17 +117,20 @@ pub async fn run(command: PluginsCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        PluginsCommand::Check { file } => {
-            let bytes = read(&file)?;
-            let loader = app::plugin_loader(&file_settings()?)?;
-            match loader.load_bytes(&bytes, &file) {
+        PluginsCommand::Check { file, settings } => {
+            let loader = app::plugin_loader(&settings)?;
+            match loader.load_file(&file) {
                 Ok(plugin) => {
                     println!(
-                        "ok: {} {} (contract {}, sha256 {})",
+                        "ok: {} {} (contract {}, sha256 {}, {})",
                         plugin.id(),
                         plugin.manifest.version,
                         plugin.manifest.contract_version,
-                        plugin.digest
+                        plugin.digest,
+                        match &plugin.signed_by {
+                            Some(key) => format!("signed by trusted key {key}"),
+                            None => "not verified by a signature".to_string(),
+                        }
                     );
                     Ok(())
                 }
@@ -128,8 +139,9 @@ pub async fn run(command: PluginsCommand) -> anyhow::Result<()> {
         }
         PluginsCommand::Install { file, settings } => {
             let bytes = read(&file)?;
+            let signature = std::fs::read_to_string(signature_path(&file)).ok();
             let plugin = installer(&settings)?
-                .install_bytes(&bytes)
+                .install_bytes(&bytes, signature.as_deref())
                 .map_err(|reason| anyhow::anyhow!("{}: refused: {reason}", file.display()))?;
             println!(
                 "installed {} {} as {} (sha256 {})",

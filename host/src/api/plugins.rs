@@ -29,6 +29,7 @@ pub fn manifest_json(plugin: &Plugin) -> Value {
     let mut value = serde_json::to_value(&plugin.manifest).unwrap_or_default();
     value["routing"] = json!(routing_name(plugin.manifest.routing));
     value["sha256"] = json!(plugin.digest);
+    value["signed_by"] = json!(plugin.signed_by);
     value["file"] = json!(plugin.file_name);
     value
 }
@@ -68,14 +69,20 @@ async fn require_owner(state: &AppState, user: &User) -> ApiResult<()> {
     }
 }
 
-/// `POST /api/v1/plugins` with the component as the body: checked, written
-/// to the plugins directory and live at once (no restart).
+/// `POST /api/v1/plugins` with the component as the body (and its ed25519
+/// signature, hex, in `x-plugin-signature`): checked, written to the plugins
+/// directory and live at once (no restart).
 pub async fn install(
     State(state): State<AppState>,
     user: User,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_owner(&state, &user).await?;
+    let signature = headers
+        .get("x-plugin-signature")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
     let installer = Arc::clone(&state.installer);
     let previous: Vec<String> = state
         .plugins
@@ -84,10 +91,11 @@ pub async fn install(
         .map(|plugin| format!("{}@{}", plugin.id(), plugin.manifest.version))
         .collect();
     // Compiling a component is CPU-bound: off the async workers.
-    let plugin = tokio::task::spawn_blocking(move || installer.install_bytes(&body))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?
-        .map_err(|reason| AppError::BadRequest(format!("plugin refused: {reason}")))?;
+    let plugin =
+        tokio::task::spawn_blocking(move || installer.install_bytes(&body, signature.as_deref()))
+            .await
+            .map_err(|error| AppError::Internal(error.into()))?
+            .map_err(|reason| AppError::BadRequest(format!("plugin refused: {reason}")))?;
     state.edge_cache.clear();
     let key = format!("{}@{}", plugin.id(), plugin.manifest.version);
     let mut value = manifest_json(&plugin);

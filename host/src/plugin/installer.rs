@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use super::loader::{Loader, Refusal};
+use super::loader::{signature_path, Loader, Refusal};
 use super::registry::PluginRegistry;
 use super::runtime::Plugin;
 
@@ -30,6 +30,9 @@ pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 struct Seen {
     modified: Option<SystemTime>,
     len: u64,
+    /// The `.sig` file's modification time: a signature added or replaced
+    /// later reloads the component.
+    signature_modified: Option<SystemTime>,
     /// (id, version) loaded from it, or why it was refused.
     outcome: Result<(String, String), String>,
 }
@@ -82,18 +85,35 @@ impl Installer {
         &self.registry
     }
 
-    /// Checks a component and installs it: written to the directory, then
-    /// live. The same id and version installed again replaces the old file.
-    pub fn install_bytes(&self, bytes: &[u8]) -> Result<Arc<Plugin>, String> {
+    /// Checks a component (and its signature, hex, when given) and installs
+    /// it: written to the directory, then live. The same id and version
+    /// installed again replaces the old file.
+    pub fn install_bytes(
+        &self,
+        bytes: &[u8],
+        signature: Option<&str>,
+    ) -> Result<Arc<Plugin>, String> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let staged = self
             .dir
             .join(format!(".upload-{}.tmp", uuid::Uuid::new_v4()));
-        let plugin = self.loader.load_bytes(bytes, &staged)?;
+        let plugin = self.loader.load_signed(bytes, &staged, signature)?;
         validate_version(&plugin.manifest.version)?;
         let name = file_name(plugin.id(), &plugin.manifest.version);
         let target = self.dir.join(&name);
-        std::fs::create_dir_all(&self.dir)
+        // The signature goes first: the watcher must never see the component
+        // without it.
+        let sig_path = signature_path(&target);
+        let written = match signature {
+            Some(signature) => std::fs::create_dir_all(&self.dir)
+                .and_then(|()| std::fs::write(&sig_path, signature.trim())),
+            None => match std::fs::remove_file(&sig_path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+                _ => Ok(()),
+            },
+        };
+        written
+            .and_then(|()| std::fs::create_dir_all(&self.dir))
             .and_then(|()| std::fs::write(&staged, bytes))
             .and_then(|()| std::fs::rename(&staged, &target))
             .map_err(|error| {
@@ -132,6 +152,7 @@ impl Installer {
             if let Err(error) = std::fs::remove_file(&path) {
                 tracing::warn!(file = %path.display(), %error, "cannot delete a removed plugin's file");
             }
+            let _ = std::fs::remove_file(signature_path(&path));
             files.remove(&path);
             tracing::info!(plugin = id, version = %plugin.manifest.version, "plugin removed");
         }
@@ -176,10 +197,12 @@ impl Installer {
             let metadata = std::fs::metadata(&path).ok();
             let modified = metadata.as_ref().and_then(|m| m.modified().ok());
             let len = metadata.as_ref().map_or(0, |m| m.len());
-            if files
-                .get(&path)
-                .is_some_and(|seen| seen.modified == modified && seen.len == len)
-            {
+            let signature_modified = signature_modified(&path);
+            if files.get(&path).is_some_and(|seen| {
+                seen.modified == modified
+                    && seen.len == len
+                    && seen.signature_modified == signature_modified
+            }) {
                 continue;
             }
             let outcome = match self.loader.load_file(&path) {
@@ -224,6 +247,7 @@ impl Installer {
                 Seen {
                     modified,
                     len,
+                    signature_modified,
                     outcome,
                 },
             );
@@ -258,11 +282,18 @@ impl Installer {
     }
 }
 
+fn signature_modified(component: &Path) -> Option<SystemTime> {
+    std::fs::metadata(signature_path(component))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
 fn seen_ok(path: &Path, plugin: &Plugin) -> Seen {
     let metadata = std::fs::metadata(path).ok();
     Seen {
         modified: metadata.as_ref().and_then(|m| m.modified().ok()),
         len: metadata.as_ref().map_or(0, |m| m.len()),
+        signature_modified: signature_modified(path),
         outcome: Ok((plugin.id().to_string(), plugin.manifest.version.clone())),
     }
 }

@@ -20,6 +20,14 @@ use super::bindings::{ProviderPre, ProviderWorld, SUPPORTED_CONTRACT_VERSIONS};
 use super::engine::{PluginEngine, MAX_PLUGIN_MEMORY_BYTES, POOLED_INSTANCES};
 use super::host_api::{CallState, Outbound};
 use super::runtime::{Plugin, PluginLimits};
+use super::signature::TrustedKeys;
+
+/// Where a component's signature lives: `<file>.sig` beside it.
+pub fn signature_path(component: &Path) -> PathBuf {
+    let mut name = component.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
 
 /// Name of the custom section the SDK writes the contract version into.
 pub const CONTRACT_SECTION: &str = "switchboard:contract-version";
@@ -63,6 +71,7 @@ pub struct Loader {
     permits: Arc<Semaphore>,
     /// Compiled components kept between starts, by digest and engine settings.
     cache_dir: Option<PathBuf>,
+    trust: TrustedKeys,
 }
 
 /// What `switchboard plugins inspect` shows beyond the manifest.
@@ -91,7 +100,14 @@ impl Loader {
             // Leave headroom in the pool for loading and benchmarks.
             permits: Arc::new(Semaphore::new((POOLED_INSTANCES / 2) as usize)),
             cache_dir: None,
+            trust: TrustedKeys::default(),
         })
+    }
+
+    /// Checks components' signatures against the operator's keys.
+    pub fn with_trust(mut self, trust: TrustedKeys) -> Self {
+        self.trust = trust;
+        self
     }
 
     /// Keeps compiled components in `dir`: a warm start deserializes them
@@ -211,13 +227,25 @@ impl Loader {
         (loaded, refused)
     }
 
-    /// Loads one component file; the error is a sentence for the operator.
+    /// Loads one component file, with its signature from `<file>.sig` when
+    /// there is one; the error is a sentence for the operator.
     pub fn load_file(&self, path: &Path) -> Result<Plugin, String> {
         let bytes = std::fs::read(path).map_err(|error| format!("cannot read: {error}"))?;
-        self.load_bytes(&bytes, path)
+        let signature = std::fs::read_to_string(signature_path(path)).ok();
+        self.load_signed(&bytes, path, signature.as_deref())
     }
 
+    /// An unsigned component (refused when signatures are required).
     pub fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Plugin, String> {
+        self.load_signed(bytes, path, None)
+    }
+
+    pub fn load_signed(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        signature: Option<&str>,
+    ) -> Result<Plugin, String> {
         if bytes.len() > MAX_COMPONENT_BYTES {
             return Err(format!(
                 "component is {} bytes; the limit is {MAX_COMPONENT_BYTES}",
@@ -231,7 +259,9 @@ impl Loader {
                 SUPPORTED_CONTRACT_VERSIONS.join(", ")
             ));
         }
-        let digest = hex::encode(Sha256::digest(bytes));
+        let raw_digest = Sha256::digest(bytes);
+        let signed_by = self.trust.check(&raw_digest, signature)?;
+        let digest = hex::encode(raw_digest);
         let component = self.compile(bytes, &digest)?;
         let instance_pre = self
             .linker
@@ -265,6 +295,7 @@ impl Loader {
         Ok(Plugin {
             manifest,
             digest,
+            signed_by,
             file_name: path
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())

@@ -10,6 +10,7 @@ pub mod installer;
 pub mod loader;
 pub mod registry;
 pub mod runtime;
+pub mod signature;
 
 pub use bindings::types;
 pub use installer::Installer;

@@ -122,6 +122,8 @@ pub struct Plugin {
     pub manifest: PluginManifest,
     /// sha256 of the component file, hex.
     pub digest: String,
+    /// The trusted key that signed the digest (its id), if any.
+    pub signed_by: Option<String>,
     pub file_name: String,
     pub limits: PluginLimits,
     pub(super) pre: ProviderPre<CallState>,
