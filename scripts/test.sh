@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 scripts/build-plugins.sh
 # The fifth provider is built outside the workspace, as a plugin author would.
 examples/webhook-json/build.sh >/dev/null
+examples/webhook-json/build.sh --as-version 0.2.0 >/dev/null  # a second version, for the upgrade tests
 cargo test --workspace "$@" -- --skip distributed_fault_
 
 if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then

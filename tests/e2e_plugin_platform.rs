@@ -253,3 +253,190 @@ async fn with_signatures_required_only_components_signed_by_a_trusted_key_load()
     );
     assert!(listed(&env.api.plugins().await, "webhook-json"));
 }
+
+/// The example provider released as 0.2.0 (`build.sh --as-version 0.2.0`).
+fn example_component_v2() -> Vec<u8> {
+    let path = support::workspace_root()
+        .join("examples/webhook-json/target/versions/0.2.0/switchboard_provider_webhook_json.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build it with examples/webhook-json/build.sh --as-version 0.2.0 (scripts/test.sh does)",
+            path.display()
+        )
+    })
+}
+
+/// Waits until some conversation holds a message with this text.
+async fn wait_text(env: &Env, text: &str) {
+    eventually(
+        &format!("message {text:?}"),
+        Duration::from_secs(20),
+        || async {
+            let conversations = env.api.conversations(env.ws()).await;
+            for conversation in &conversations {
+                let messages = env.api.messages(conversation["id"].as_str().unwrap()).await;
+                if messages.iter().any(|m| m["text"] == text) {
+                    return Ok(());
+                }
+            }
+            Err(pretty(&conversations))
+        },
+    )
+    .await
+}
+
+/// Calls of the example provider's `call` at `version` so far.
+async fn calls_at(env: &Env, version: &str, call: &str) -> f64 {
+    env.api.metrics().await.sum(
+        "switchboard_plugin_calls_total",
+        &[
+            ("plugin", "webhook-json"),
+            ("version", version),
+            ("call", call),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn two_versions_side_by_side_the_latest_serves_unless_the_workspace_pins_one() {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    let env = Env::start_with(Plugins::Private).await;
+    env.api
+        .install_plugin(example_component())
+        .await
+        .expect(201, "install 0.1.0");
+    let upgraded = env
+        .api
+        .install_plugin(example_component_v2())
+        .await
+        .expect(201, "install 0.2.0 beside it");
+    assert_eq!(upgraded["version"], "0.2.0");
+    let plugins = env.api.plugins().await;
+    let listed = plugins.iter().find(|p| p["id"] == "webhook-json").unwrap();
+    assert_eq!(
+        listed["version"], "0.2.0",
+        "the latest is listed first-class"
+    );
+    let versions: Vec<&str> = listed["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["0.1.0", "0.2.0"], "both versions are installed");
+
+    let secret = "a-long-enough-secret";
+    let channel = env
+        .api
+        .create_channel(
+            env.ws(),
+            &json!({"provider": "webhook-json", "name": "CRM", "config": {
+                "account_id": "crm-7", "signing_secret": secret, "api_base": "http://127.0.0.1:9"}}),
+        )
+        .await
+        .expect(201, "connect a channel");
+    let url = channel["webhook_url"].as_str().unwrap().to_string();
+    let post = |event_id: &'static str| {
+        let url = url.clone();
+        async move {
+            let body =
+                json!({"event_id": event_id, "type": "message", "timestamp": 1_767_268_800_000u64,
+                "thread": {"id": "t-1", "kind": "direct"}, "sender": {"id": "u-1", "name": "Olga"},
+                "message": {"id": event_id, "text": format!("hello {event_id}")}})
+                .to_string();
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(body.as_bytes());
+            let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let response = reqwest::Client::new()
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-switchboard-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+        }
+    };
+    // Unpinned: 0.2.0 verifies and normalizes.
+    post("e-1").await;
+    wait_text(&env, "hello e-1").await;
+    assert!(calls_at(&env, "0.2.0", "normalize").await >= 1.0);
+    assert_eq!(calls_at(&env, "0.1.0", "verify").await, 0.0);
+
+    // Pinned to 0.1.0: the workspace's calls go to 0.1.0 only.
+    let pinned = env
+        .api
+        .put(
+            &format!("/api/v1/workspaces/{}/plugins/webhook-json", env.ws()),
+            &json!({"version": "0.1.0"}),
+        )
+        .await
+        .expect(200, "pin 0.1.0");
+    assert_eq!(pinned["serving_version"], "0.1.0");
+    let unknown = env
+        .api
+        .put(
+            &format!("/api/v1/workspaces/{}/plugins/webhook-json", env.ws()),
+            &json!({"version": "9.9.9"}),
+        )
+        .await;
+    unknown.expect_error(400, "pin a version that is not installed");
+    let v2_before =
+        calls_at(&env, "0.2.0", "verify").await + calls_at(&env, "0.2.0", "normalize").await;
+    post("e-2").await;
+    wait_text(&env, "hello e-2").await;
+    assert!(
+        calls_at(&env, "0.1.0", "verify").await >= 1.0,
+        "0.1.0 verified"
+    );
+    assert!(
+        calls_at(&env, "0.1.0", "normalize").await >= 1.0,
+        "0.1.0 normalized"
+    );
+    assert_eq!(
+        calls_at(&env, "0.2.0", "verify").await + calls_at(&env, "0.2.0", "normalize").await,
+        v2_before,
+        "0.2.0 served nothing for the pinned workspace"
+    );
+
+    // A pinned version cannot be removed; unpinned, it can.
+    let refused = env
+        .api
+        .delete("/api/v1/plugins/webhook-json/versions/0.1.0")
+        .await;
+    let reason = refused.expect_error(409, "remove a pinned version");
+    assert!(reason.contains("pins 0.1.0"), "{reason}");
+    env.api
+        .put(
+            &format!("/api/v1/workspaces/{}/plugins/webhook-json", env.ws()),
+            &json!({"version": null}),
+        )
+        .await
+        .expect(200, "unpin");
+    let removed = env
+        .api
+        .delete("/api/v1/plugins/webhook-json/versions/0.1.0")
+        .await;
+    assert_eq!(removed.status.as_u16(), 204, "{}", removed.body);
+    post("e-3").await;
+    wait_text(&env, "hello e-3").await;
+    let versions: Vec<String> = env
+        .api
+        .plugins()
+        .await
+        .iter()
+        .find(|p| p["id"] == "webhook-json")
+        .map(|p| {
+            p["versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v["version"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(versions, ["0.2.0"]);
+}

@@ -13,7 +13,7 @@ use crate::app;
 use crate::config::Settings;
 use crate::plugin::loader::signature_path;
 use crate::plugin::{Installer, PluginRegistry};
-use crate::store::channels;
+use crate::store::{accounts, channels};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginsCommand {
@@ -173,8 +173,17 @@ pub async fn run(command: PluginsCommand) -> anyhow::Result<()> {
             if removing == 0 {
                 bail!("no plugin {target} in {}", settings.plugins_dir.display());
             }
+            let db = app::open_db(&settings).await?;
+            let pins: Vec<String> = accounts::plugin_pins(&db, &id)
+                .await?
+                .into_iter()
+                .filter(|(_, pinned)| version.as_deref().is_none_or(|v| v == pinned))
+                .map(|(workspace, pinned)| format!("workspace {workspace} pins {pinned}"))
+                .collect();
+            if !pins.is_empty() {
+                bail!("plugin {id} is pinned: {}; unpin first", pins.join(", "));
+            }
             if removing == installed.len() {
-                let db = app::open_db(&settings).await?;
                 let users = channels::using_provider(&db, &id).await?;
                 if !users.is_empty() {
                     let list: Vec<String> = users

@@ -28,9 +28,13 @@ pub async fn download(
         .ok_or_else(|| {
             AppError::Unavailable("the channel of this attachment is disconnected".into())
         })?;
-    let plugin = state.plugins.get(&account.provider).ok_or_else(|| {
-        AppError::Unavailable(format!("no plugin `{}` is loaded", account.provider))
-    })?;
+    let plugin = state
+        .plugins
+        .for_workspace(&state.db, &account.workspace_id, &account.provider)
+        .await?
+        .ok_or_else(|| {
+            AppError::Unavailable(format!("no plugin `{}` is loaded", account.provider))
+        })?;
     let channel = account
         .to_plugin(&state.secrets, &state.public_url)
         .map_err(|error| AppError::Internal(error.into()))?;

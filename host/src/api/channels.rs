@@ -64,9 +64,13 @@ pub async fn create(
     Json(body): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     user.require(&state, &workspace_id, Role::Admin).await?;
-    let plugin = state.plugins.get(&body.provider).ok_or_else(|| {
-        AppError::BadRequest(format!("no provider `{}` is installed", body.provider))
-    })?;
+    let plugin = state
+        .plugins
+        .for_workspace(&state.db, &workspace_id, &body.provider)
+        .await?
+        .ok_or_else(|| {
+            AppError::BadRequest(format!("no provider `{}` is installed", body.provider))
+        })?;
     let config = stringify(body.config)?;
     for field in plugin
         .manifest
@@ -221,7 +225,10 @@ pub async fn delete(
     // Unregister at the provider first (best effort: a dead token must not
     // keep the channel from being removed here).
     if let (Some(plugin), Ok(channel)) = (
-        state.plugins.get(&account.provider),
+        state
+            .plugins
+            .for_workspace(&state.db, &account.workspace_id, &account.provider)
+            .await?,
         account.to_plugin(&state.secrets, &state.public_url),
     ) {
         match plugin.disconnect(channel).await {

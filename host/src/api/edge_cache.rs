@@ -1,7 +1,7 @@
 //! What the webhook edge looks up for every request, kept for a moment.
 //!
 //! Without it each webhook costs two database round trips (the channel, the
-//! workspace's plugin toggle) and a decryption of the channel's credentials:
+//! workspace's plugin toggle and pin) and a decryption of the channel's credentials:
 //! on PostgreSQL that was a measurable share of the edge's time at a few
 //! thousand webhooks a second. Entries live [`TTL`]; a change made through
 //! this process (a channel connected or removed, a plugin toggled) clears
@@ -32,7 +32,15 @@ pub struct ResolvedChannel {
 #[derive(Default)]
 pub struct EdgeCache {
     channels: Mutex<HashMap<ChannelKey, (Instant, ResolvedChannel)>>,
-    enabled: Mutex<HashMap<(String, String), (Instant, bool)>>,
+    /// (workspace, plugin) -> (enabled, pinned version).
+    settings: Mutex<HashMap<(String, String), (Instant, PluginSetting)>>,
+}
+
+/// A workspace's setting of one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSetting {
+    pub enabled: bool,
+    pub pinned: Option<String>,
 }
 
 /// How a webhook names its channel.
@@ -60,21 +68,21 @@ impl EdgeCache {
         map.insert(key, (Instant::now(), resolved));
     }
 
-    pub fn plugin_enabled(&self, workspace_id: &str, plugin_id: &str) -> Option<bool> {
-        let map = self.enabled.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn plugin_setting(&self, workspace_id: &str, plugin_id: &str) -> Option<PluginSetting> {
+        let map = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&(workspace_id.to_string(), plugin_id.to_string()))
             .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, enabled)| *enabled)
+            .map(|(_, setting)| setting.clone())
     }
 
-    pub fn put_plugin_enabled(&self, workspace_id: &str, plugin_id: &str, enabled: bool) {
-        let mut map = self.enabled.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn put_plugin_setting(&self, workspace_id: &str, plugin_id: &str, setting: PluginSetting) {
+        let mut map = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
         map.insert(
             (workspace_id.to_string(), plugin_id.to_string()),
-            (Instant::now(), enabled),
+            (Instant::now(), setting),
         );
     }
 
@@ -84,7 +92,7 @@ impl EdgeCache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.enabled
+        self.settings
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();

@@ -137,6 +137,21 @@ pub async fn remove(
     if removing == 0 {
         return Err(AppError::NotFound("plugin version"));
     }
+    let pins: Vec<(String, String)> = accounts::plugin_pins(&state.db, &id)
+        .await?
+        .into_iter()
+        .filter(|(_, pinned)| version.as_deref().is_none_or(|v| v == pinned))
+        .collect();
+    if !pins.is_empty() {
+        let list: Vec<String> = pins
+            .iter()
+            .map(|(workspace, pinned)| format!("workspace {workspace} pins {pinned}"))
+            .collect();
+        return Err(AppError::Conflict(format!(
+            "plugin {id} is pinned: {}; unpin first",
+            list.join(", ")
+        )));
+    }
     if removing == installed.len() {
         let users = channels::using_provider(&state.db, &id).await?;
         if !users.is_empty() {
@@ -170,33 +185,69 @@ pub async fn list_for_workspace(
     let mut out = Vec::new();
     for plugin in state.plugins.all() {
         let enabled = accounts::plugin_enabled(&state.db, &workspace_id, plugin.id()).await?;
+        let pinned = accounts::plugin_pin(&state.db, &workspace_id, plugin.id()).await?;
+        let serving = state.plugins.for_pin(plugin.id(), pinned.as_deref());
         out.push(json!({
             "plugin_id": plugin.id(),
             "display_name": plugin.manifest.display_name,
             "enabled": enabled,
+            "pinned_version": pinned,
+            "serving_version": serving.map(|p| p.manifest.version.clone()),
+            "latest_version": plugin.manifest.version,
         }));
     }
     Ok(Json(Value::Array(out)))
 }
 
+/// What an admin may change of a provider in a workspace; absent fields
+/// stay as they are.
 #[derive(Deserialize)]
-pub struct Toggle {
-    enabled: bool,
+pub struct WorkspacePlugin {
+    enabled: Option<bool>,
+    /// A version to pin; `null` unpins (the latest serves).
+    #[serde(default, deserialize_with = "present")]
+    version: Option<Option<String>>,
 }
 
+/// Tells an explicit `null` apart from an absent field.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// `PUT /api/v1/workspaces/{ws}/plugins/{id}` `{"enabled"?, "version"?}`.
 pub async fn set_for_workspace(
     State(state): State<AppState>,
     user: User,
     Path((workspace_id, plugin_id)): Path<(String, String)>,
-    Json(body): Json<Toggle>,
+    Json(body): Json<WorkspacePlugin>,
 ) -> ApiResult<Json<Value>> {
     user.require(&state, &workspace_id, Role::Admin).await?;
     if state.plugins.get(&plugin_id).is_none() {
         return Err(AppError::NotFound("plugin"));
     }
-    accounts::set_plugin_enabled(&state.db, &workspace_id, &plugin_id, body.enabled).await?;
+    if let Some(Some(version)) = &body.version {
+        if state.plugins.resolve(&plugin_id, Some(version)).is_none() {
+            return Err(AppError::BadRequest(format!(
+                "version {version} of {plugin_id} is not installed"
+            )));
+        }
+    }
+    if let Some(enabled) = body.enabled {
+        accounts::set_plugin_enabled(&state.db, &workspace_id, &plugin_id, enabled).await?;
+    }
+    if let Some(version) = &body.version {
+        accounts::set_plugin_pin(&state.db, &workspace_id, &plugin_id, version.as_deref()).await?;
+    }
     state.edge_cache.clear();
-    Ok(Json(
-        json!({ "plugin_id": plugin_id, "enabled": body.enabled }),
-    ))
+    let enabled = accounts::plugin_enabled(&state.db, &workspace_id, &plugin_id).await?;
+    let pinned = accounts::plugin_pin(&state.db, &workspace_id, &plugin_id).await?;
+    let serving = state.plugins.for_pin(&plugin_id, pinned.as_deref());
+    Ok(Json(json!({
+        "plugin_id": plugin_id,
+        "enabled": enabled,
+        "pinned_version": pinned,
+        "serving_version": serving.map(|p| p.manifest.version.clone()),
+    })))
 }

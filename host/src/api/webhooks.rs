@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::edge_cache::{ChannelKey, ResolvedChannel};
+use super::edge_cache::{ChannelKey, PluginSetting, ResolvedChannel};
 use super::error::AppError;
 use super::AppState;
 use crate::bus::Record;
@@ -237,17 +237,13 @@ async fn handshake(
 ) -> Result<Response, AppError> {
     let provider = &arrival.provider;
     for account in candidates {
-        if !plugin_enabled(state, &account.workspace_id, provider).await? {
+        let Some(plugin) = workspace_plugin(state, &account.workspace_id, provider).await? else {
             continue;
-        }
+        };
         let channel = account
             .to_plugin(&state.secrets, &state.public_url)
             .map_err(|error| AppError::Internal(error.into()))?;
-        match arrival
-            .plugin
-            .verify(channel, arrival.request.clone())
-            .await
-        {
+        match plugin.verify(channel, arrival.request.clone()).await {
             Ok(Verdict::Respond(response)) => return Ok(plugin_response(response)),
             Ok(_) => {}
             Err(error) => {
@@ -286,20 +282,31 @@ async fn resolve(state: &AppState, key: ChannelKey) -> Result<Option<ResolvedCha
     Ok(Some(resolved))
 }
 
-/// Whether the workspace has the provider on; cached briefly.
-async fn plugin_enabled(
+/// The version of the provider this workspace uses, or None when the
+/// workspace turned it off; cached briefly.
+async fn workspace_plugin(
     state: &AppState,
     workspace_id: &str,
     provider: &str,
-) -> Result<bool, AppError> {
-    if let Some(enabled) = state.edge_cache.plugin_enabled(workspace_id, provider) {
-        return Ok(enabled);
-    }
-    let enabled = accounts::plugin_enabled(&state.db, workspace_id, provider).await?;
-    state
-        .edge_cache
-        .put_plugin_enabled(workspace_id, provider, enabled);
-    Ok(enabled)
+) -> Result<Option<Arc<Plugin>>, AppError> {
+    let setting = match state.edge_cache.plugin_setting(workspace_id, provider) {
+        Some(setting) => setting,
+        None => {
+            let setting = PluginSetting {
+                enabled: accounts::plugin_enabled(&state.db, workspace_id, provider).await?,
+                pinned: accounts::plugin_pin(&state.db, workspace_id, provider).await?,
+            };
+            state
+                .edge_cache
+                .put_plugin_setting(workspace_id, provider, setting.clone());
+            setting
+        }
+    };
+    Ok(if setting.enabled {
+        state.plugins.for_pin(provider, setting.pinned.as_deref())
+    } else {
+        None
+    })
 }
 
 /// Authenticates the request for each account it is for and stores it once
@@ -314,12 +321,11 @@ async fn admit(
     let mut reply = None;
     let mut disabled = 0;
     for ResolvedChannel { account, channel } in accounts_named {
-        if !plugin_enabled(state, &account.workspace_id, provider).await? {
+        let Some(plugin) = workspace_plugin(state, &account.workspace_id, provider).await? else {
             disabled += 1;
             continue;
-        }
-        let verdict = arrival
-            .plugin
+        };
+        let verdict = plugin
             .verify(channel, arrival.request.clone())
             .await
             .map_err(|error| {

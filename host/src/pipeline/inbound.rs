@@ -1,6 +1,7 @@
 //! Inbound role: raw webhooks -> the plugin's normalize -> normalized events.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::envelope::{topics, Normalized, RawWebhook};
@@ -8,6 +9,7 @@ use super::{dead_letter, Following, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Record};
 use crate::metrics;
 use crate::plugin::types::{Channel, EventBody, IncomingRequest};
+use crate::plugin::Plugin;
 use crate::store::channels;
 
 const GROUP: &str = "switchboard-inbound";
@@ -162,12 +164,12 @@ async fn process(
     provider: &str,
     batch: &[Delivery],
 ) -> Result<Vec<Record>, String> {
-    let Some(plugin) = pipeline.plugins.get(provider) else {
+    if pipeline.plugins.get(provider).is_none() {
         return Ok(batch
             .iter()
             .map(|delivery| dead_letter(delivery, format!("no plugin `{provider}` is loaded")))
             .collect());
-    };
+    }
     let mut cache = HashMap::new();
     let mut prepared = Vec::with_capacity(batch.len());
     for delivery in batch {
@@ -185,9 +187,30 @@ async fn process(
     }
     let mut outcomes: Vec<Option<Result<Vec<crate::plugin::types::Event>, String>>> =
         vec![None; batch.len()];
+    // The version each workspace uses (its pin, or the latest).
+    let mut versions: HashMap<String, Option<Arc<Plugin>>> = HashMap::new();
     for indexes in by_channel.values() {
-        let Prepared::Ready { channel, .. } = &prepared[indexes[0]] else {
+        let Prepared::Ready {
+            channel,
+            workspace_id,
+            ..
+        } = &prepared[indexes[0]]
+        else {
             unreachable!()
+        };
+        if !versions.contains_key(workspace_id) {
+            let plugin = pipeline
+                .plugins
+                .for_workspace(&pipeline.db, workspace_id, provider)
+                .await
+                .map_err(|error| format!("database error reading the plugin pin: {error}"))?;
+            versions.insert(workspace_id.clone(), plugin);
+        }
+        let Some(plugin) = versions[workspace_id].clone() else {
+            for &index in indexes {
+                outcomes[index] = Some(Err(format!("no plugin `{provider}` is loaded")));
+            }
+            continue;
         };
         let requests = indexes
             .iter()

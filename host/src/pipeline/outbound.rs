@@ -114,7 +114,12 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
         Ok(None) => return Err("the channel has been disconnected".into()),
         Err(error) => return Err(format!("database error: {error}")),
     };
-    let Some(plugin) = pipeline.plugins.get(&account.provider) else {
+    let plugin = pipeline
+        .plugins
+        .for_workspace(&pipeline.db, &account.workspace_id, &account.provider)
+        .await
+        .map_err(|error| format!("database error: {error}"))?;
+    let Some(plugin) = plugin else {
         return Err(format!("no plugin `{}` is loaded", account.provider));
     };
     let channel = account

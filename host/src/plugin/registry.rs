@@ -125,6 +125,30 @@ impl PluginRegistry {
         }
     }
 
+    /// The version a workspace uses: its pinned one, or the latest. A pin
+    /// whose version is gone (removal refuses that, but files can be deleted
+    /// by hand) falls back to the latest, with a warning.
+    pub fn for_pin(&self, id: &str, pinned: Option<&str>) -> Option<Arc<Plugin>> {
+        if let Some(version) = pinned {
+            if let Some(plugin) = self.resolve(id, Some(version)) {
+                return Some(plugin);
+            }
+            tracing::warn!(plugin = id, %version, "pinned version is not installed; serving the latest");
+        }
+        self.get(id)
+    }
+
+    /// The version of a provider a workspace uses (see [`Self::for_pin`]).
+    pub async fn for_workspace(
+        &self,
+        db: &crate::store::Db,
+        workspace_id: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<Arc<Plugin>>> {
+        let pinned = crate::store::accounts::plugin_pin(db, workspace_id, id).await?;
+        Ok(self.for_pin(id, pinned.as_deref()))
+    }
+
     /// The latest version of every provider, by id.
     pub fn all(&self) -> std::vec::IntoIter<Arc<Plugin>> {
         self.snapshot()

@@ -361,6 +361,7 @@ impl Session<'_> {
         };
         let labels = [
             ("plugin", plugin),
+            ("version", self.plugin.manifest.version.as_str()),
             ("call", kind.as_str()),
             ("outcome", outcome),
         ];

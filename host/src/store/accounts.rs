@@ -194,6 +194,52 @@ pub async fn plugin_enabled(db: &Db, workspace_id: &str, plugin_id: &str) -> any
     Ok(enabled.is_none_or(|flag| flag != 0))
 }
 
+/// The version of a provider a workspace is pinned to, if any.
+pub async fn plugin_pin(
+    db: &Db,
+    workspace_id: &str,
+    plugin_id: &str,
+) -> anyhow::Result<Option<String>> {
+    let pinned: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT pinned_version FROM plugin_settings WHERE workspace_id = $1 AND plugin_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(plugin_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(pinned.flatten())
+}
+
+/// Pins a workspace to a version of a provider (None: follow the latest).
+pub async fn set_plugin_pin(
+    db: &Db,
+    workspace_id: &str,
+    plugin_id: &str,
+    version: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO plugin_settings (workspace_id, plugin_id, enabled, updated_at, pinned_version) VALUES ($1, $2, 1, $3, $4)
+         ON CONFLICT (workspace_id, plugin_id) DO UPDATE SET pinned_version = excluded.pinned_version, updated_at = excluded.updated_at",
+    )
+    .bind(workspace_id)
+    .bind(plugin_id)
+    .bind(now_micros())
+    .bind(version)
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// Workspaces pinned to a version of a provider: (workspace id, version).
+pub async fn plugin_pins(db: &Db, plugin_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT workspace_id, pinned_version FROM plugin_settings WHERE plugin_id = $1 AND pinned_version IS NOT NULL",
+    )
+    .bind(plugin_id)
+    .fetch_all(&db.read)
+    .await?)
+}
+
 pub async fn set_plugin_enabled(
     db: &Db,
     workspace_id: &str,
