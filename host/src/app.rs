@@ -137,6 +137,29 @@ pub fn load_plugins(settings: &Settings) -> anyhow::Result<Arc<Installer>> {
     Ok(installer)
 }
 
+/// The bus, and the same bus as Kafka when it is Kafka.
+pub type Buses = (Arc<dyn Bus>, Option<Arc<KafkaBus>>);
+
+/// The bus the settings name: Kafka when brokers are given, else the
+/// embedded bus in the database. The Kafka handle is returned too, for what
+/// only Kafka has (topic creation at start).
+pub fn connect_bus(settings: &Settings, db: &Db) -> anyhow::Result<Buses> {
+    Ok(match &settings.kafka_brokers {
+        None => (EmbeddedBus::start(db.clone()), None),
+        Some(brokers) => {
+            let kafka = Arc::new(KafkaBus::connect(KafkaSettings {
+                brokers: brokers.clone(),
+                namespace: settings.kafka_namespace.clone(),
+                fetch_wait_ms: settings.kafka_fetch_wait_ms,
+                retention: Duration::from_secs(settings.retention_hours * 3600),
+                partitions: settings.kafka_partitions,
+                replication: settings.kafka_replication,
+            })?);
+            (kafka.clone(), Some(kafka))
+        }
+    })
+}
+
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     describe_metrics();
     let started = Instant::now();
@@ -150,19 +173,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if plugins.all().next().is_none() {
         tracing::warn!(dir = %settings.plugins_dir.display(), "no plugins loaded; build them with scripts/build-plugins.sh");
     }
-    let (bus, kafka): (Arc<dyn Bus>, Option<Arc<KafkaBus>>) = match &settings.kafka_brokers {
-        None => (EmbeddedBus::start(db.clone()), None),
-        Some(brokers) => {
-            let kafka = Arc::new(KafkaBus::connect(KafkaSettings {
-                brokers: brokers.clone(),
-                namespace: settings.kafka_namespace.clone(),
-                fetch_wait_ms: settings.kafka_fetch_wait_ms,
-                partitions: settings.kafka_partitions,
-                replication: settings.kafka_replication,
-            })?);
-            (kafka.clone(), Some(kafka))
-        }
-    };
+    let (bus, kafka) = connect_bus(&settings, &db)?;
     let public_url = settings.public_url();
     let pipeline = Pipeline {
         db: db.clone(),
@@ -178,7 +189,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .context("creating Kafka topics")?;
     }
     pipeline.spawn(&settings.roles);
-    spawn_housekeeping(db.clone());
+    spawn_housekeeping(
+        db.clone(),
+        kafka
+            .is_none()
+            .then(|| Duration::from_secs(settings.retention_hours * 3600)),
+    );
     Arc::clone(&installer).watch();
     let database = db.backend;
     let state = AppState {
@@ -237,7 +253,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_housekeeping(db: Db) {
+/// Hourly: expired sessions and OAuth states, and (embedded bus) records
+/// past the retention window.
+fn spawn_housekeeping(db: Db, bus_retention: Option<Duration>) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -247,6 +265,13 @@ fn spawn_housekeeping(db: Db) {
             }
             if let Err(error) = api::oauth::purge_states(&db).await {
                 tracing::warn!(%error, "purging expired OAuth states failed");
+            }
+            if let Some(retention) = bus_retention {
+                match crate::bus::embedded::prune(&db, retention).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "bus records past retention deleted"),
+                    Err(error) => tracing::warn!(%error, "pruning the bus failed"),
+                }
             }
         }
     });

@@ -46,6 +46,13 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_KAFKA_NAMESPACE", default_value = "")]
     pub kafka_namespace: String,
 
+    /// How long raw webhooks (and every other topic record) are kept for
+    /// `switchboard replay`, in hours: Kafka topics are created with this
+    /// retention; the embedded bus prunes older records once every consumer
+    /// group has processed them.
+    #[arg(long, env = "SWITCHBOARD_RETENTION_HOURS", default_value_t = 168)]
+    pub retention_hours: u64,
+
     /// Longest a consumer's fetch waits at the broker for new records (ms).
     /// Low values cut latency on brokers that hold a fetch for the whole wait
     /// (tansu); with Apache Kafka, which answers as soon as records arrive,

@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod plugins_cli;
+pub mod replay;
 pub mod secrets;
 pub mod store;

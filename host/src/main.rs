@@ -28,6 +28,9 @@ enum Command {
         #[command(subcommand)]
         command: switchboard::plugins_cli::PluginsCommand,
     },
+    /// Run retained webhooks of a channel through a plugin version, show what
+    /// is missing from the database, and with --apply write it.
+    Replay(switchboard::replay::ReplayArgs),
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -62,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { settings } => app::serve(settings).await,
         Command::Plugins { command } => switchboard::plugins_cli::run(command).await,
+        Command::Replay(args) => switchboard::replay::run(args).await,
         Command::Admin {
             command:
                 AdminCommand::Bootstrap {

@@ -133,6 +133,40 @@ impl Bus for EmbeddedBus {
     async fn ready(&self) -> bool {
         !self.queue.is_closed() && self.db.ping().await
     }
+
+    async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError> {
+        let rows = sqlx::query(
+            "SELECT seq, key, payload FROM bus_records WHERE topic = $1 AND created_at >= $2 ORDER BY seq",
+        )
+        .bind(topic)
+        .bind(since_micros)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Delivery {
+                topic: topic.to_string(),
+                key: row.get("key"),
+                payload: row.get("payload"),
+                partition: 0,
+                offset: row.get("seq"),
+            })
+            .collect())
+    }
+}
+
+/// Deletes records older than `retention` that every consumer group of
+/// their topic has committed past; an unconsumed record is never dropped.
+pub async fn prune(db: &Db, retention: Duration) -> Result<u64, sqlx::Error> {
+    let before = now_micros() - retention.as_micros() as i64;
+    Ok(sqlx::query(
+        "DELETE FROM bus_records WHERE created_at < $1
+           AND seq <= (SELECT MIN(committed_seq) FROM bus_offsets WHERE bus_offsets.topic = bus_records.topic)",
+    )
+    .bind(before)
+    .execute(&db.write)
+    .await?
+    .rows_affected())
 }
 
 struct EmbeddedConsumer {

@@ -56,6 +56,9 @@ pub struct KafkaSettings {
     pub namespace: String,
     pub partitions: i32,
     pub replication: i32,
+    /// retention.ms of the topics Switchboard creates (raw webhooks are
+    /// replayed from it).
+    pub retention: Duration,
     /// fetch.wait.max.ms of every consumer.
     pub fetch_wait_ms: u32,
 }
@@ -100,6 +103,7 @@ impl KafkaBus {
             .create()
             .map_err(unavailable)?;
         let full: Vec<String> = names.iter().map(|name| self.topic(name)).collect();
+        let retention_ms = self.settings.retention.as_millis().to_string();
         let topics: Vec<NewTopic<'_>> = full
             .iter()
             .map(|name| {
@@ -108,6 +112,7 @@ impl KafkaBus {
                     self.settings.partitions,
                     TopicReplication::Fixed(self.settings.replication),
                 )
+                .set("retention.ms", &retention_ms)
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
@@ -214,6 +219,16 @@ impl Bus for KafkaBus {
 
     async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError> {
         self.create_topics(topics).await
+    }
+
+    async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError> {
+        let full = self.topic(topic);
+        let settings = self.settings.clone();
+        let topic = topic.to_string();
+        // librdkafka's lookups block: off the async workers.
+        tokio::task::spawn_blocking(move || read_retained(&settings, &full, &topic, since_micros))
+            .await
+            .map_err(|error| BusError::Unavailable(error.to_string()))?
     }
 
     async fn ready(&self) -> bool {
@@ -371,4 +386,92 @@ impl Drop for KafkaConsumer {
             .consumer
             .commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
     }
+}
+
+/// Reads every partition of `full` from the first offset at or after
+/// `since_micros` to the end it had when the read began, without a group.
+fn read_retained(
+    settings: &KafkaSettings,
+    full: &str,
+    topic: &str,
+    since_micros: i64,
+) -> Result<Vec<Delivery>, BusError> {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::{Offset, TopicPartitionList};
+    const TIMEOUT: Duration = Duration::from_secs(10);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .set(
+            "group.id",
+            format!("{}switchboard-replay", settings.namespace),
+        )
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .map_err(unavailable)?;
+    let metadata = consumer
+        .fetch_metadata(Some(full), TIMEOUT)
+        .map_err(unavailable)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut wanted = TopicPartitionList::new();
+    for &partition in &partitions {
+        wanted
+            .add_partition_offset(full, partition, Offset::Offset(since_micros / 1000))
+            .map_err(unavailable)?;
+    }
+    let starts = consumer
+        .offsets_for_times(wanted, TIMEOUT)
+        .map_err(unavailable)?;
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = BTreeMap::new();
+    for element in starts.elements() {
+        let (_, high) = consumer
+            .fetch_watermarks(full, element.partition(), TIMEOUT)
+            .map_err(unavailable)?;
+        let start = match element.offset() {
+            Offset::Offset(offset) => offset,
+            // No record at or after the time in this partition.
+            _ => high,
+        };
+        if start < high {
+            assignment
+                .add_partition_offset(full, element.partition(), Offset::Offset(start))
+                .map_err(unavailable)?;
+            ends.insert(element.partition(), high);
+        }
+    }
+    let mut out = Vec::new();
+    if ends.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&assignment).map_err(unavailable)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut done: BTreeMap<i32, bool> = ends.keys().map(|p| (*p, false)).collect();
+    while done.values().any(|finished| !finished) && std::time::Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let message = message.map_err(unavailable)?;
+        let partition = message.partition();
+        if message.offset() + 1 >= ends[&partition] {
+            done.insert(partition, true);
+        }
+        if message.offset() < ends[&partition] {
+            out.push(Delivery {
+                topic: topic.to_string(),
+                key: message
+                    .key()
+                    .map(|key| String::from_utf8_lossy(key).into_owned())
+                    .unwrap_or_default(),
+                payload: message.payload().unwrap_or_default().to_vec(),
+                partition,
+                offset: message.offset(),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -61,6 +61,11 @@ pub trait Bus: Send + Sync {
     /// True when the bus can take records now.
     async fn ready(&self) -> bool;
 
+    /// Every record of `topic` still retained and appended at or after
+    /// `since_micros` (unix microseconds), up to the end of the topic when
+    /// called; for replaying raw webhooks through another plugin version.
+    async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError>;
+
     /// Creates the topics that do not exist yet (a plugin installed at run
     /// time brings two). The embedded bus needs none.
     async fn ensure_topics(&self, _topics: &[String]) -> Result<(), BusError> {
