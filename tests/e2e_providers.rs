@@ -563,3 +563,52 @@ async fn one_instagram_request_naming_two_accounts_is_stored_for_each() {
     assert_eq!(bad.status(), StatusCode::FORBIDDEN);
     assert!(messages_with_text(&env, "Nobody home").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_whatsapp_account_level_event_is_answered_once_authentic_and_stored_nowhere() {
+    let env = Env::start().await;
+    let app_secret = "whatsapp-app-secret";
+    let fake = FakeProvider::start(vec![route(
+        "GET",
+        "/v25.0/106540352242922",
+        json!({"display_phone_number": "15550783881", "verified_name": "Shop", "id": "106540352242922"}),
+    )])
+    .await;
+    env.api
+        .create_channel(
+            env.ws(),
+            &json!({"provider": "whatsapp", "name": "WhatsApp", "config": {
+                "access_token": "EAAG-token", "app_secret": app_secret,
+                "phone_number_id": "106540352242922", "api_base": fake.api_base()}}),
+        )
+        .await
+        .expect(201, "connect a WhatsApp number");
+    // Names no phone number: no channel owns it.
+    let update = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398",
+        "changes": [{"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}]}]});
+    let url = format!("{}/webhooks/whatsapp", env.server.base_url());
+    let (status, body) = post_signed(&url, app_secret, &update).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "answered so Meta stops retrying: {body}"
+    );
+    let (status, _) = post_signed(&url, "not-the-app-secret", &update).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a forged one is not");
+    let metrics = env.api.metrics().await;
+    assert_eq!(
+        metrics.sum(
+            "switchboard_webhooks_accepted_total",
+            &[("provider", "whatsapp")]
+        ),
+        0.0,
+        "nothing was stored"
+    );
+    assert_eq!(
+        metrics.sum(
+            "switchboard_webhooks_without_account_total",
+            &[("provider", "whatsapp")]
+        ),
+        1.0
+    );
+}

@@ -76,6 +76,10 @@ pub fn describe_metrics() {
         "Records consumed per topic.",
     );
     metrics::describe(
+        "switchboard_webhooks_without_account_total",
+        "Authentic webhooks about no connected account (answered, not stored).",
+    );
+    metrics::describe(
         "switchboard_webhooks_normalized_total",
         "Raw webhooks the inbound role processed (normalized or dead-lettered), per provider.",
     );

@@ -204,7 +204,11 @@ async fn routed(
         }
         Routing::Handshake => {
             let candidates = channels::of_provider(&state.db, provider, workspace_id).await?;
-            handshake(state, arrival, candidates).await
+            offer(state, arrival, candidates, Offer::Handshake).await
+        }
+        Routing::Accounts(ids) if ids.is_empty() => {
+            let candidates = channels::of_provider(&state.db, provider, workspace_id).await?;
+            offer(state, arrival, candidates, Offer::NoAccount).await
         }
         Routing::Accounts(ids) => {
             let mut matched = Vec::new();
@@ -228,12 +232,23 @@ async fn routed(
     }
 }
 
-/// A handshake names no account (Meta's verification GET): the first
-/// candidate channel whose `verify` answers it wins; none -> 403.
-async fn handshake(
+/// Why a request is offered to every candidate channel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// A handshake (Meta's verification GET): the first candidate whose
+    /// `verify` answers it wins; none -> 403.
+    Handshake,
+    /// An authentic-looking request about no account (WhatsApp's
+    /// account-level events): answered 2xx once a candidate's `verify`
+    /// accepts it, and stored nowhere, since no channel owns it; none -> 401.
+    NoAccount,
+}
+
+async fn offer(
     state: &AppState,
     arrival: &Arrival,
     candidates: Vec<ChannelAccount>,
+    why: Offer,
 ) -> Result<Response, AppError> {
     let provider = &arrival.provider;
     for account in candidates {
@@ -245,16 +260,39 @@ async fn handshake(
             .map_err(|error| AppError::Internal(error.into()))?;
         match plugin.verify(channel, arrival.request.clone()).await {
             Ok(Verdict::Respond(response)) => return Ok(plugin_response(response)),
+            Ok(Verdict::Accept(reply)) if why == Offer::NoAccount => {
+                metrics::inc(
+                    "switchboard_webhooks_without_account_total",
+                    &[("provider", provider)],
+                );
+                tracing::info!(%provider, verified_by = %account.id, "authentic webhook about no connected account; answered, not stored");
+                return Ok(match reply {
+                    Some(response) => plugin_response(response),
+                    None => StatusCode::OK.into_response(),
+                });
+            }
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(%provider, channel = %account.id, %error, "handshake verify failed")
+                tracing::warn!(%provider, channel = %account.id, %error, "verify of an unrouted request failed")
             }
         }
     }
-    refused(provider, "handshake_unmatched");
-    Err(AppError::Forbidden(
-        "no connected channel recognises this verification request".into(),
-    ))
+    Err(match why {
+        Offer::Handshake => {
+            refused(provider, "handshake_unmatched");
+            AppError::Forbidden("no connected channel recognises this verification request".into())
+        }
+        Offer::NoAccount => {
+            refused(provider, "unauthenticated_without_account");
+            return Ok((
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({
+                    "error": "no connected channel could authenticate this request"
+                })),
+            )
+                .into_response());
+        }
+    })
 }
 
 /// The channel a webhook names, with its credentials unsealed; cached
