@@ -807,14 +807,11 @@ async fn distributed_fault_broker_outage_answers_503_and_readyz_follows_the_brok
 /// host/src/bus/kafka.rs promises ("fails within `PUBLISH_TIMEOUT` [5 s]
 /// when the broker is unreachable").
 ///
-/// Host bug: the edge answers after 8-11 s. `KafkaBus::publish` relies on
-/// librdkafka's `message.timeout.ms` alone, and librdkafka only notices
-/// expired messages of a partition whose broker is down when its reconnect
-/// backoff lets it (up to `reconnect.backoff.max.ms`, 10 s); measured: 16
-/// webhooks posted right after the broker was killed were all answered 503
-/// after 8.1 s in one run, 11.2 s in another. A deadline of its own around
-/// the delivery futures (tokio::time::timeout(PUBLISH_TIMEOUT, ...)) would
-/// keep the promise.
+/// This caught a host bug, since fixed: the edge answered after 8-11 s,
+/// because `KafkaBus::publish` relied on librdkafka's `message.timeout.ms`
+/// alone, and librdkafka only notices expired messages of a partition whose
+/// broker is down when its reconnect backoff lets it (up to 10 s). Publish
+/// now has a deadline of its own around the delivery futures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_fault_broker_outage_answers_503_within_the_publish_timeout() {
     broker_outage_503("broker_outage_503_in_time", Some(PUBLISH_TIMEOUT_BOUND)).await;
@@ -1210,11 +1207,9 @@ async fn distributed_fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_no
 /// process resumes. Webhooks answered 2xx must not be lost to a database
 /// outage: once the database is back every update is stored exactly once.
 ///
-/// Host bug: pipeline/inbound.rs `prepare` turns a database error while
-/// loading the channel account ("database error loading channel: ...") into
-/// `Prepared::Poison`, so the whole backlog is dead-lettered and its offsets
-/// committed: accepted webhooks are lost for good. A database error is not
-/// poison; the batch should be retried like the writer does.
+/// This caught a host bug, since fixed: the inbound role used to treat a
+/// database error while loading the channel account as poison and
+/// dead-letter the backlog; it now redoes the batch, as the writer does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_fault_postgres_down_while_inbound_has_a_backlog_loses_nothing() {
     let name = "postgres_down_backlog";

@@ -12,8 +12,8 @@ use anyhow::{bail, Context};
 use crate::app;
 use crate::config::Settings;
 use crate::plugin::loader::signature_path;
+use crate::plugin::removal::{self, Refused};
 use crate::plugin::{Installer, PluginRegistry};
-use crate::store::{accounts, channels};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginsCommand {
@@ -159,45 +159,13 @@ pub async fn run(command: PluginsCommand) -> anyhow::Result<()> {
             };
             let installer = installer(&settings)?;
             installer.rescan();
-            let installed: Vec<String> = installer
-                .registry()
-                .all_versions()
-                .iter()
-                .filter(|plugin| plugin.id() == id)
-                .map(|plugin| plugin.manifest.version.clone())
-                .collect();
-            let removing = installed
-                .iter()
-                .filter(|v| version.as_deref().is_none_or(|wanted| *v == wanted))
-                .count();
-            if removing == 0 {
-                bail!("no plugin {target} in {}", settings.plugins_dir.display());
-            }
             let db = app::open_db(&settings).await?;
-            let pins: Vec<String> = accounts::plugin_pins(&db, &id)
-                .await?
-                .into_iter()
-                .filter(|(_, pinned)| version.as_deref().is_none_or(|v| v == pinned))
-                .map(|(workspace, pinned)| format!("workspace {workspace} pins {pinned}"))
-                .collect();
-            if !pins.is_empty() {
-                bail!("plugin {id} is pinned: {}; unpin first", pins.join(", "));
-            }
-            if removing == installed.len() {
-                let users = channels::using_provider(&db, &id).await?;
-                if !users.is_empty() {
-                    let list: Vec<String> = users
-                        .iter()
-                        .map(|(channel, workspace, name)| {
-                            format!("{name} ({channel}, workspace {workspace})")
-                        })
-                        .collect();
-                    bail!(
-                        "plugin {id} is used by {} channel(s): {}; remove them first",
-                        users.len(),
-                        list.join(", ")
-                    );
+            match removal::check(&db, installer.registry(), &id, version.as_deref()).await? {
+                Ok(()) => {}
+                Err(Refused::NotInstalled) => {
+                    bail!("no plugin {target} in {}", settings.plugins_dir.display())
                 }
+                Err(Refused::InUse(reason)) => bail!(reason),
             }
             for plugin in installer.remove(&id, version.as_deref()) {
                 println!("removed {} {}", plugin.id(), plugin.manifest.version);

@@ -8,8 +8,6 @@
 //! are written through the writer itself, whose dedup keys and unique
 //! message ids make a repeated replay harmless.
 
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
 
 use crate::app;
@@ -162,7 +160,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         plugin.manifest.version,
         if args.apply { "" } else { " (dry run)" }
     );
-    let results = Arc::clone(&plugin).normalize_batch(channel, requests).await;
+    let results = plugin.normalize_batch(channel, requests).await;
     let mut missing = Vec::new();
     let (mut stored, mut ignored, mut failed) = (0, 0, 0);
     for ((partition, offset, received_at), result) in received.iter().zip(results) {

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::plugin::types::Channel;
+use crate::store::accounts::PluginSetting;
 use crate::store::channels::ChannelAccount;
 
 /// How stale an answer may be in a process that did not make the change.
@@ -34,13 +35,6 @@ pub struct EdgeCache {
     channels: Mutex<HashMap<ChannelKey, (Instant, ResolvedChannel)>>,
     /// (workspace, plugin) -> (enabled, pinned version).
     settings: Mutex<HashMap<(String, String), (Instant, PluginSetting)>>,
-}
-
-/// A workspace's setting of one provider.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PluginSetting {
-    pub enabled: bool,
-    pub pinned: Option<String>,
 }
 
 /// How a webhook names its channel.

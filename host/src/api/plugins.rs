@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 use super::auth::User;
 use super::error::{ApiResult, AppError};
 use super::AppState;
+use crate::plugin::removal::{self, Refused};
 use crate::plugin::types::RoutingMode;
 use crate::plugin::Plugin;
 use crate::store::accounts::{self, Role};
-use crate::store::channels;
 
 pub fn routing_name(mode: RoutingMode) -> &'static str {
     match mode {
@@ -120,53 +120,10 @@ pub async fn remove(
     };
     let id = param("plugin_id").unwrap_or_default();
     let version = param("version");
-    let installed: Vec<Arc<Plugin>> = state
-        .plugins
-        .all_versions()
-        .into_iter()
-        .filter(|plugin| plugin.id() == id)
-        .collect();
-    let removing = installed
-        .iter()
-        .filter(|plugin| {
-            version
-                .as_deref()
-                .is_none_or(|v| plugin.manifest.version == v)
-        })
-        .count();
-    if removing == 0 {
-        return Err(AppError::NotFound("plugin version"));
-    }
-    let pins: Vec<(String, String)> = accounts::plugin_pins(&state.db, &id)
-        .await?
-        .into_iter()
-        .filter(|(_, pinned)| version.as_deref().is_none_or(|v| v == pinned))
-        .collect();
-    if !pins.is_empty() {
-        let list: Vec<String> = pins
-            .iter()
-            .map(|(workspace, pinned)| format!("workspace {workspace} pins {pinned}"))
-            .collect();
-        return Err(AppError::Conflict(format!(
-            "plugin {id} is pinned: {}; unpin first",
-            list.join(", ")
-        )));
-    }
-    if removing == installed.len() {
-        let users = channels::using_provider(&state.db, &id).await?;
-        if !users.is_empty() {
-            let list: Vec<String> = users
-                .iter()
-                .map(|(channel, workspace, name)| {
-                    format!("{name} ({channel}, workspace {workspace})")
-                })
-                .collect();
-            return Err(AppError::Conflict(format!(
-                "plugin {id} is used by {} channel(s): {}; remove them first",
-                users.len(),
-                list.join(", ")
-            )));
-        }
+    match removal::check(&state.db, &state.plugins, &id, version.as_deref()).await? {
+        Ok(()) => {}
+        Err(Refused::NotInstalled) => return Err(AppError::NotFound("plugin version")),
+        Err(Refused::InUse(reason)) => return Err(AppError::Conflict(reason)),
     }
     let installer = Arc::clone(&state.installer);
     tokio::task::spawn_blocking(move || installer.remove(&id, version.as_deref()))
@@ -184,14 +141,15 @@ pub async fn list_for_workspace(
     user.require(&state, &workspace_id, Role::Agent).await?;
     let mut out = Vec::new();
     for plugin in state.plugins.all() {
-        let enabled = accounts::plugin_enabled(&state.db, &workspace_id, plugin.id()).await?;
-        let pinned = accounts::plugin_pin(&state.db, &workspace_id, plugin.id()).await?;
-        let serving = state.plugins.for_pin(plugin.id(), pinned.as_deref());
+        let setting = accounts::plugin_setting(&state.db, &workspace_id, plugin.id()).await?;
+        let serving = state
+            .plugins
+            .for_pin(plugin.id(), setting.pinned.as_deref());
         out.push(json!({
             "plugin_id": plugin.id(),
             "display_name": plugin.manifest.display_name,
-            "enabled": enabled,
-            "pinned_version": pinned,
+            "enabled": setting.enabled,
+            "pinned_version": setting.pinned,
             "serving_version": serving.map(|p| p.manifest.version.clone()),
             "latest_version": plugin.manifest.version,
         }));
@@ -241,13 +199,12 @@ pub async fn set_for_workspace(
         accounts::set_plugin_pin(&state.db, &workspace_id, &plugin_id, version.as_deref()).await?;
     }
     state.edge_cache.clear();
-    let enabled = accounts::plugin_enabled(&state.db, &workspace_id, &plugin_id).await?;
-    let pinned = accounts::plugin_pin(&state.db, &workspace_id, &plugin_id).await?;
-    let serving = state.plugins.for_pin(&plugin_id, pinned.as_deref());
+    let setting = accounts::plugin_setting(&state.db, &workspace_id, &plugin_id).await?;
+    let serving = state.plugins.for_pin(&plugin_id, setting.pinned.as_deref());
     Ok(Json(json!({
         "plugin_id": plugin_id,
-        "enabled": enabled,
-        "pinned_version": pinned,
+        "enabled": setting.enabled,
+        "pinned_version": setting.pinned,
         "serving_version": serving.map(|p| p.manifest.version.clone()),
     })))
 }

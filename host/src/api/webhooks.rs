@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::edge_cache::{ChannelKey, PluginSetting, ResolvedChannel};
+use super::edge_cache::{ChannelKey, ResolvedChannel};
 use super::error::AppError;
 use super::AppState;
 use crate::bus::Record;
@@ -19,7 +19,6 @@ use crate::metrics;
 use crate::pipeline::envelope::{topics, RawWebhook, WireRequest};
 use crate::plugin::types::{HttpResponse, IncomingRequest, Routing, RoutingMode, Verdict};
 use crate::plugin::Plugin;
-use crate::store::channels::ChannelAccount;
 use crate::store::{accounts, channels, now_micros};
 
 /// Headers never forwarded into the stored event (credentials of our own
@@ -32,25 +31,21 @@ const DROPPED_HEADERS: &[&str] = &[
     "transfer-encoding",
 ];
 
-fn incoming(
-    method: &Method,
-    uri: &Uri,
-    query: Option<String>,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> IncomingRequest {
+/// The request as a plugin sees it; the body is filled in once read.
+fn incoming(parts: &axum::http::request::Parts) -> IncomingRequest {
     IncomingRequest {
-        method: method.as_str().to_string(),
-        path: uri.path().to_string(),
-        query: query.unwrap_or_default(),
-        headers: headers
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
             .iter()
             .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.as_str()))
             .filter_map(|(name, value)| {
                 Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
             })
             .collect(),
-        body: body.to_vec(),
+        body: Vec::new(),
     }
 }
 
@@ -65,19 +60,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Webhook {
         state: &S,
     ) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let body = Bytes::from_request(
-            axum::extract::Request::from_parts(parts.clone(), body),
-            state,
-        )
-        .await
-        .map_err(IntoResponse::into_response)?;
-        Ok(Webhook(incoming(
-            &parts.method,
-            &parts.uri,
-            parts.uri.query().map(str::to_string),
-            &parts.headers,
-            body,
-        )))
+        let mut incoming = incoming(&parts);
+        // Read through `Bytes` so the route's body limit applies.
+        incoming.body = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?
+            .to_vec();
+        Ok(Webhook(incoming))
     }
 }
 
@@ -90,6 +79,14 @@ fn plugin_response(response: HttpResponse) -> Response {
     builder
         .body(axum::body::Body::from(response.body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The answer to an accepted webhook: the plugin's, or an empty 200.
+fn accepted(reply: Option<HttpResponse>) -> Response {
+    match reply {
+        Some(response) => plugin_response(response),
+        None => StatusCode::OK.into_response(),
+    }
 }
 
 fn refused(provider: &str, reason: &str) {
@@ -202,13 +199,9 @@ async fn routed(
             refused(provider, "unroutable");
             Err(AppError::BadRequest(reason))
         }
-        Routing::Handshake => {
-            let candidates = channels::of_provider(&state.db, provider, workspace_id).await?;
-            offer(state, arrival, candidates, Offer::Handshake).await
-        }
+        Routing::Handshake => offer(state, arrival, workspace_id, Offer::Handshake).await,
         Routing::Accounts(ids) if ids.is_empty() => {
-            let candidates = channels::of_provider(&state.db, provider, workspace_id).await?;
-            offer(state, arrival, candidates, Offer::NoAccount).await
+            offer(state, arrival, workspace_id, Offer::NoAccount).await
         }
         Routing::Accounts(ids) => {
             let mut matched = Vec::new();
@@ -244,14 +237,16 @@ enum Offer {
     NoAccount,
 }
 
+/// Offers the request to every channel of the provider (in the workspace,
+/// on a per-workspace URL).
 async fn offer(
     state: &AppState,
     arrival: &Arrival,
-    candidates: Vec<ChannelAccount>,
+    workspace_id: Option<&str>,
     why: Offer,
 ) -> Result<Response, AppError> {
     let provider = &arrival.provider;
-    for account in candidates {
+    for account in channels::of_provider(&state.db, provider, workspace_id).await? {
         let Some(plugin) = workspace_plugin(state, &account.workspace_id, provider).await? else {
             continue;
         };
@@ -266,10 +261,7 @@ async fn offer(
                     &[("provider", provider)],
                 );
                 tracing::info!(%provider, verified_by = %account.id, "authentic webhook about no connected account; answered, not stored");
-                return Ok(match reply {
-                    Some(response) => plugin_response(response),
-                    None => StatusCode::OK.into_response(),
-                });
+                return Ok(accepted(reply));
             }
             Ok(_) => {}
             Err(error) => {
@@ -277,22 +269,24 @@ async fn offer(
             }
         }
     }
-    Err(match why {
+    match why {
         Offer::Handshake => {
             refused(provider, "handshake_unmatched");
-            AppError::Forbidden("no connected channel recognises this verification request".into())
+            Err(AppError::Forbidden(
+                "no connected channel recognises this verification request".into(),
+            ))
         }
         Offer::NoAccount => {
             refused(provider, "unauthenticated_without_account");
-            return Ok((
+            Ok((
                 StatusCode::UNAUTHORIZED,
                 axum::Json(serde_json::json!({
                     "error": "no connected channel could authenticate this request"
                 })),
             )
-                .into_response());
+                .into_response())
         }
-    })
+    }
 }
 
 /// The channel a webhook names, with its credentials unsealed; cached
@@ -330,10 +324,7 @@ async fn workspace_plugin(
     let setting = match state.edge_cache.plugin_setting(workspace_id, provider) {
         Some(setting) => setting,
         None => {
-            let setting = PluginSetting {
-                enabled: accounts::plugin_enabled(&state.db, workspace_id, provider).await?,
-                pinned: accounts::plugin_pin(&state.db, workspace_id, provider).await?,
-            };
+            let setting = accounts::plugin_setting(&state.db, workspace_id, provider).await?;
             state
                 .edge_cache
                 .put_plugin_setting(workspace_id, provider, setting.clone());
@@ -417,8 +408,5 @@ async fn admit(
         &[("provider", provider)],
         stored as u64,
     );
-    Ok(match reply {
-        Some(response) => plugin_response(response),
-        None => StatusCode::OK.into_response(),
-    })
+    Ok(accepted(reply))
 }

@@ -36,16 +36,13 @@ pub async fn run(pipeline: Pipeline) {
         if batch.is_empty() {
             continue;
         }
-        let mut by_provider: BTreeMap<&str, Vec<Delivery>> = BTreeMap::new();
+        let mut by_provider: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
         for delivery in &batch {
             let provider = delivery
                 .topic
                 .strip_prefix(WEBHOOK_TOPIC_PREFIX)
                 .unwrap_or(&delivery.topic);
-            by_provider
-                .entry(provider)
-                .or_default()
-                .push(delivery.clone());
+            by_provider.entry(provider).or_default().push(delivery);
         }
         let mut records = Vec::new();
         let mut events: BTreeMap<&str, usize> = BTreeMap::new();
@@ -162,7 +159,7 @@ async fn prepare(
 async fn process(
     pipeline: &Pipeline,
     provider: &str,
-    batch: &[Delivery],
+    batch: &[&Delivery],
 ) -> Result<Vec<Record>, String> {
     if pipeline.plugins.get(provider).is_none() {
         return Ok(batch
@@ -229,7 +226,7 @@ async fn process(
         }
     }
     let mut records = Vec::new();
-    for ((delivery, item), outcome) in batch.iter().zip(&prepared).zip(outcomes) {
+    for ((&delivery, item), outcome) in batch.iter().zip(&prepared).zip(outcomes) {
         match (item, outcome) {
             (Prepared::Poison(reason), _) => records.push(dead_letter(delivery, reason.clone())),
             (_, Some(Err(reason))) => records.push(dead_letter(delivery, reason)),

@@ -56,10 +56,8 @@ impl Pipeline {
             topics::NORMALIZED.to_string(),
             topics::DEADLETTER.to_string(),
         ];
-        for plugin in self.plugins.all() {
-            topics.push(topics::webhook(plugin.id()));
-            topics.push(topics::outbound(plugin.id()));
-        }
+        topics.extend(self.webhook_topics());
+        topics.extend(self.outbound_topics());
         topics
     }
 

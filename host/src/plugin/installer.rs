@@ -37,6 +37,15 @@ struct Seen {
     outcome: Result<(String, String), String>,
 }
 
+impl Seen {
+    /// Whether this file is where `plugin`'s id and version were loaded from.
+    fn holds(&self, plugin: &Plugin) -> bool {
+        self.outcome
+            .as_ref()
+            .is_ok_and(|(id, version)| id == plugin.id() && *version == plugin.manifest.version)
+    }
+}
+
 pub struct Installer {
     loader: Arc<Loader>,
     registry: Arc<PluginRegistry>,
@@ -124,17 +133,13 @@ impl Installer {
         // Another file of the same id and version (copied in by hand) steps aside.
         let duplicates: Vec<PathBuf> = files
             .iter()
-            .filter(|(path, seen)| {
-                **path != target
-                    && seen.outcome.as_ref().is_ok_and(|(id, version)| {
-                        id == plugin.id() && *version == plugin.manifest.version
-                    })
-            })
+            .filter(|(path, seen)| **path != target && seen.holds(&plugin))
             .map(|(path, _)| path.clone())
             .collect();
         for path in duplicates {
             tracing::info!(file = %path.display(), "replaced by an installed plugin; removing");
             let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(signature_path(&path));
             files.remove(&path);
         }
         files.insert(target.clone(), seen_ok(&target, &plugin));
@@ -208,12 +213,9 @@ impl Installer {
             let outcome = match self.loader.load_file(&path) {
                 Err(reason) => Err(reason),
                 Ok(plugin) => {
-                    let taken_by = files.iter().find(|(other, seen)| {
-                        **other != path
-                            && seen.outcome.as_ref().is_ok_and(|(id, version)| {
-                                id == plugin.id() && *version == plugin.manifest.version
-                            })
-                    });
+                    let taken_by = files
+                        .iter()
+                        .find(|(other, seen)| **other != path && seen.holds(&plugin));
                     match taken_by {
                         Some((other, _)) => Err(format!(
                             "plugin `{}` {} is already loaded from {}",

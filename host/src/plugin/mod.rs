@@ -9,6 +9,7 @@ mod host_api;
 pub mod installer;
 pub mod loader;
 pub mod registry;
+pub mod removal;
 pub mod runtime;
 pub mod signature;
 

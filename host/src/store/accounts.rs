@@ -181,17 +181,44 @@ pub async fn role_in(db: &Db, user_id: &str, workspace_id: &str) -> anyhow::Resu
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-/// Whether a provider is enabled in a workspace. Providers are on by default:
-/// a loaded plugin is usable until an admin turns it off.
-pub async fn plugin_enabled(db: &Db, workspace_id: &str, plugin_id: &str) -> anyhow::Result<bool> {
-    let enabled: Option<i64> = sqlx::query_scalar(
-        "SELECT enabled FROM plugin_settings WHERE workspace_id = $1 AND plugin_id = $2",
+/// A workspace's setting of one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSetting {
+    /// Providers are on by default: a loaded plugin is usable until an
+    /// admin turns it off.
+    pub enabled: bool,
+    /// The version the workspace is pinned to; None follows the latest.
+    pub pinned: Option<String>,
+}
+
+/// Both parts of a workspace's setting of a provider, in one query.
+pub async fn plugin_setting(
+    db: &Db,
+    workspace_id: &str,
+    plugin_id: &str,
+) -> anyhow::Result<PluginSetting> {
+    let row: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT enabled, pinned_version FROM plugin_settings WHERE workspace_id = $1 AND plugin_id = $2",
     )
     .bind(workspace_id)
     .bind(plugin_id)
     .fetch_optional(&db.read)
     .await?;
-    Ok(enabled.is_none_or(|flag| flag != 0))
+    Ok(match row {
+        Some((enabled, pinned)) => PluginSetting {
+            enabled: enabled != 0,
+            pinned,
+        },
+        None => PluginSetting {
+            enabled: true,
+            pinned: None,
+        },
+    })
+}
+
+/// Whether a provider is enabled in a workspace.
+pub async fn plugin_enabled(db: &Db, workspace_id: &str, plugin_id: &str) -> anyhow::Result<bool> {
+    Ok(plugin_setting(db, workspace_id, plugin_id).await?.enabled)
 }
 
 /// The version of a provider a workspace is pinned to, if any.
@@ -200,14 +227,7 @@ pub async fn plugin_pin(
     workspace_id: &str,
     plugin_id: &str,
 ) -> anyhow::Result<Option<String>> {
-    let pinned: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT pinned_version FROM plugin_settings WHERE workspace_id = $1 AND plugin_id = $2",
-    )
-    .bind(workspace_id)
-    .bind(plugin_id)
-    .fetch_optional(&db.read)
-    .await?;
-    Ok(pinned.flatten())
+    Ok(plugin_setting(db, workspace_id, plugin_id).await?.pinned)
 }
 
 /// Pins a workspace to a version of a provider (None: follow the latest).
