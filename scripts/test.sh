@@ -14,6 +14,9 @@ scripts/build-plugins.sh
 # The fifth provider is built outside the workspace, as a plugin author would.
 examples/webhook-json/build.sh >/dev/null
 examples/webhook-json/build.sh --as-version 0.2.0 >/dev/null  # a second version, for the upgrade tests
+examples/webhook-json/build.sh --contract 0.1.0 >/dev/null   # the same provider on the older contract
+# The same fifth provider written in Python (componentize-py), for the same conformance vectors.
+examples/webhook-json-py/build.sh --test >/dev/null
 cargo test --workspace "$@" -- --skip distributed_fault_
 
 if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then

@@ -35,6 +35,7 @@ struct Vectors {
     accepted: Accepted,
     handshake: Maybe<Handshake>,
     send: Send,
+    health: Health,
     cases: Cases,
 }
 
@@ -90,6 +91,13 @@ struct Send {
     expect_provider_message_id: String,
 }
 
+/// What the channel's health check (contract 0.2.0) must say.
+#[derive(Deserialize)]
+struct Health {
+    expect_state: String,
+    expect_detail: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Cases {
     message: Case,
@@ -140,6 +148,7 @@ fn vectors_of(provider: &str) -> std::path::PathBuf {
 /// One provider's run: the server, the fake, the connected channel.
 struct Run {
     env: Env,
+    channel_id: String,
     fake: FakeProvider,
     vectors: Vectors,
     webhook_url: String,
@@ -346,6 +355,10 @@ async fn start(vectors_path: &std::path::Path, install: Option<Vec<u8>>) -> Run 
             201,
             &format!("connect a {provider} channel against the fake"),
         );
+    let channel_id = created["id"]
+        .as_str()
+        .expect("the channel's id")
+        .to_string();
     let webhook_url = created["webhook_url"]
         .as_str()
         .expect("the channel has a webhook URL")
@@ -370,6 +383,7 @@ async fn start(vectors_path: &std::path::Path, install: Option<Vec<u8>>) -> Run 
     });
     Run {
         env,
+        channel_id,
         fake,
         vectors,
         webhook_url,
@@ -635,6 +649,52 @@ async fn unknown_event_is_ignored(run: &Run) {
     );
 }
 
+/// The health endpoint asks the plugin (0.2.0 components) or says the
+/// component's contract cannot answer (0.1.0), without failing either way.
+async fn connection_health(run: &Run) {
+    let listed = run.env.api.plugins().await;
+    let contract = listed
+        .iter()
+        .find(|plugin| plugin["id"] == run.provider())
+        .and_then(|plugin| plugin["contract_version"].as_str())
+        .unwrap_or_else(|| panic!("{} is listed: {}", run.provider(), pretty(&listed)))
+        .to_string();
+    let health = run
+        .env
+        .api
+        .get(&format!(
+            "/api/v1/workspaces/{}/channels/{}/health",
+            run.env.ws(),
+            run.channel_id
+        ))
+        .await
+        .expect(200, "ask the channel's health");
+    assert_eq!(
+        health["supported"],
+        contract != "0.1.0",
+        "contract {contract}: {health:#}"
+    );
+    assert_eq!(health["contract_version"], contract.as_str(), "{health:#}");
+    assert_eq!(
+        health["state"],
+        run.vectors.health.expect_state.as_str(),
+        "{health:#}"
+    );
+    if let Some(detail) = &run.vectors.health.expect_detail {
+        assert!(
+            health["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(detail.as_str()),
+            "detail should mention {detail:?}: {health:#}"
+        );
+    }
+    run.note(
+        "health",
+        &format!("contract {contract}: {}", health["state"]),
+    );
+}
+
 async fn malformed_is_a_clear_4xx(run: &Run) {
     let malformed = &run.vectors.cases.malformed;
     let resp = run
@@ -668,6 +728,7 @@ async fn scenarios(run: Run) -> Env {
     status(&run).await;
     unknown_event_is_ignored(&run).await;
     malformed_is_a_clear_4xx(&run).await;
+    connection_health(&run).await;
     assert_eq!(
         run.dead_letters().await,
         0.0,
@@ -690,6 +751,12 @@ macro_rules! conformance {
 
 conformance!(telegram, instagram, vk, whatsapp);
 
+/// A component built outside the workspace, by the script `how` names.
+fn built_component(relative: &str, how: &str) -> Vec<u8> {
+    let path = support::workspace_root().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; build it with {how}", path.display()))
+}
+
 /// The plugin platform's proof: a fifth provider built outside the host's
 /// workspace (`examples/webhook-json`, built by its own `build.sh`) is
 /// installed into a running server through the API and passes the same
@@ -698,15 +765,10 @@ conformance!(telegram, instagram, vk, whatsapp);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_json_installed_at_runtime() {
     let root = support::workspace_root();
-    let component_path = root.join(
+    let component = built_component(
         "examples/webhook-json/target/wasm32-wasip2/release/switchboard_provider_webhook_json.wasm",
+        "examples/webhook-json/build.sh (scripts/test.sh does)",
     );
-    let component = std::fs::read(&component_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; build it with examples/webhook-json/build.sh (scripts/test.sh does)",
-            component_path.display()
-        )
-    });
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"));
     let digest = |path: &std::path::Path| {
         hex::encode(<Sha256 as sha2::Digest>::digest(
@@ -733,4 +795,72 @@ async fn webhook_json_installed_at_runtime() {
     let env = scenarios(run).await;
     assert_eq!(env.server.pid(), pid, "no restart");
     assert_eq!(digest(binary), before, "the host binary did not change");
+}
+
+/// Contract versions side by side: the same fifth provider built against the
+/// older contract (`build.sh --contract 0.1.0`) is installed beside the
+/// built-in providers, which are 0.2.0 components, and passes the same
+/// scenarios; its health check says the contract cannot answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_json_on_the_older_contract() {
+    let root = support::workspace_root();
+    let component = built_component(
+        "examples/webhook-json/target/contracts/0.1.0/switchboard_provider_webhook_json.wasm",
+        "examples/webhook-json/build.sh --contract 0.1.0 (scripts/test.sh does)",
+    );
+    let run = start(
+        &root.join("examples/webhook-json/conformance.json"),
+        Some(component),
+    )
+    .await;
+    let listed = run.env.api.plugins().await;
+    let contract_of = |id: &str| {
+        listed
+            .iter()
+            .find(|plugin| plugin["id"] == id)
+            .map(|plugin| plugin["contract_version"].clone())
+            .unwrap_or_else(|| panic!("{id} is listed: {}", pretty(&listed)))
+    };
+    assert_eq!(contract_of("webhook-json"), "0.1.0");
+    for built_in in ["telegram", "instagram", "vk", "whatsapp"] {
+        assert_eq!(contract_of(built_in), "0.2.0", "{built_in}");
+    }
+    scenarios(run).await;
+}
+
+/// The stretch goal of the plugin platform: the same fifth provider written
+/// in a second language (Python, `examples/webhook-json-py`, built into a
+/// component with componentize-py by its own `build.sh`) is installed into a
+/// running server and passes the same vectors as the Rust build, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_json_in_python() {
+    let root = support::workspace_root();
+    let component = built_component(
+        "examples/webhook-json-py/target/webhook_json_py.wasm",
+        "examples/webhook-json-py/build.sh (needs python3; it installs componentize-py)",
+    );
+    let run = start(
+        &root.join("examples/webhook-json/conformance.json"),
+        Some(component),
+    )
+    .await;
+    let listed = run.env.api.plugins().await;
+    let installed = listed
+        .iter()
+        .find(|plugin| plugin["id"] == "webhook-json")
+        .unwrap_or_else(|| panic!("the installed plugin is listed: {}", pretty(&listed)));
+    assert_eq!(installed["contract_version"], "0.2.0", "{installed:#}");
+    let env = scenarios(run).await;
+    // What an interpreter in the sandbox costs per call (instantiation
+    // included when a call made the instance), for the example's README.
+    let metrics = env.api.metrics().await;
+    for call in ["connect", "verify", "normalize", "send", "check_connection"] {
+        let labels = [("plugin", "webhook-json"), ("call", call)];
+        let count = metrics.sum("switchboard_plugin_call_seconds_count", &labels);
+        let seconds = metrics.sum("switchboard_plugin_call_seconds_sum", &labels);
+        eprintln!(
+            "webhook-json in Python: {call}: {count} calls, {:.1} ms on average",
+            1000.0 * seconds / count.max(1.0)
+        );
+    }
 }

@@ -104,7 +104,7 @@ async fn connect_registers_the_webhook_and_hides_the_token() {
             "the telegram manifest lacks {field}: {telegram:#}"
         );
     }
-    assert_eq!(telegram["contract_version"], "0.1.0", "{telegram:#}");
+    assert_eq!(telegram["contract_version"], "0.2.0", "{telegram:#}");
     let fields = telegram["config_fields"]
         .as_array()
         .expect("config_fields is a list");

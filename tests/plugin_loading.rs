@@ -122,9 +122,9 @@ async fn a_missing_directory_is_reported_not_fatal() {
 
 #[test]
 fn the_contract_version_is_read_from_the_sdk_section() {
-    assert_eq!(contract_version(&telegram_component()).unwrap(), "0.1.0");
+    assert_eq!(contract_version(&telegram_component()).unwrap(), "0.2.0");
     assert_eq!(
-        contract_version(&component_claiming("0.2.0")).unwrap(),
-        "0.2.0"
+        contract_version(&component_claiming("0.1.0")).unwrap(),
+        "0.1.0"
     );
 }

@@ -105,13 +105,24 @@ fn native(iterations: usize) -> (Figures, usize) {
     (summarize("native (no sandbox)", samples), events)
 }
 
-/// Runs `iterations` normalize calls, opening a new instance every
+/// How a mode opens its sessions.
+#[derive(Clone, Copy, PartialEq)]
+enum Opening {
+    /// A session with a fresh instance, dropped at its end.
+    Fresh,
+    /// A channel session: it resumes the instance parked for the channel and
+    /// parks it again at its end (what verify and send do).
+    Warm,
+}
+
+/// Runs `iterations` normalize calls, opening a new session every
 /// `calls_per_instance` calls.
 fn wasm(
     plugin: &Plugin,
     name: &'static str,
     iterations: usize,
     calls_per_instance: usize,
+    opening: Opening,
 ) -> (Figures, usize) {
     let channel = host_channel();
     let requests: Vec<_> = UPDATES.iter().map(|body| host_request(body)).collect();
@@ -122,10 +133,14 @@ fn wasm(
         let request = &requests[i % requests.len()];
         let started = Instant::now();
         if i % calls_per_instance == 0 {
+            // The previous session ends (and parks its instance) first.
+            drop(session.take());
             session = Some(
-                plugin
-                    .session(&channel.config)
-                    .expect("channel config is valid"),
+                match opening {
+                    Opening::Fresh => plugin.session(&channel.config),
+                    Opening::Warm => plugin.channel_session(&channel),
+                }
+                .expect("channel config is valid"),
             );
         }
         let result = session
@@ -170,19 +185,40 @@ fn main() -> anyhow::Result<()> {
     // Warm caches and the allocator in every mode before measuring.
     let warm = iterations / 10 + 1;
     native(warm);
-    wasm(&plugin, "warm-up", warm, 1);
-    wasm(&plugin, "warm-up", warm, BATCH);
+    wasm(&plugin, "warm-up", warm, 1, Opening::Fresh);
+    wasm(&plugin, "warm-up", warm, BATCH, Opening::Fresh);
+    wasm(&plugin, "warm-up", warm, 1, Opening::Warm);
 
     let (native, native_events) = native(iterations);
     let runs = [
-        wasm(&plugin, "wasm, fresh instance per call", iterations, 1),
+        wasm(
+            &plugin,
+            "wasm, fresh instance per call",
+            iterations,
+            1,
+            Opening::Fresh,
+        ),
+        wasm(
+            &plugin,
+            "wasm, channel session per call (parked instance)",
+            iterations,
+            1,
+            Opening::Warm,
+        ),
         wasm(
             &plugin,
             "wasm, instance per 256-call batch",
             iterations,
             BATCH,
+            Opening::Fresh,
         ),
-        wasm(&plugin, "wasm, one reused instance", iterations, usize::MAX),
+        wasm(
+            &plugin,
+            "wasm, one reused instance",
+            iterations,
+            usize::MAX,
+            Opening::Fresh,
+        ),
     ];
     for (figures, events) in &runs {
         assert_eq!(
@@ -200,12 +236,12 @@ fn main() -> anyhow::Result<()> {
         load_time.as_secs_f64() * 1e3
     );
     println!(
-        "{:<36} {:>10} {:>10} {:>10} {:>18}",
+        "{:<50} {:>10} {:>10} {:>10} {:>18}",
         "mode", "mean µs", "p50 µs", "p99 µs", "overhead vs native"
     );
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "{:<36} {:>10.2} {:>10.2} {:>10.2} {:>18}",
+        "{:<50} {:>10.2} {:>10.2} {:>10.2} {:>18}",
         native.name,
         micros(native.mean),
         micros(native.p50),
@@ -214,7 +250,7 @@ fn main() -> anyhow::Result<()> {
     );
     for (figures, _) in &runs {
         println!(
-            "{:<36} {:>10.2} {:>10.2} {:>10.2} {:>15.2} µs",
+            "{:<50} {:>10.2} {:>10.2} {:>10.2} {:>15.2} µs",
             figures.name,
             micros(figures.mean),
             micros(figures.p50),
@@ -222,7 +258,7 @@ fn main() -> anyhow::Result<()> {
             micros(figures.mean) - micros(native.mean)
         );
     }
-    let batch_overhead = micros(runs[1].0.mean) - micros(native.mean);
+    let batch_overhead = micros(runs[2].0.mean) - micros(native.mean);
     println!(
         "target: at most 20 µs wasm overhead per call; the host's inbound path (batch mode) {} it at {batch_overhead:.2} µs",
         if batch_overhead <= 20.0 { "meets" } else { "misses" }

@@ -138,6 +138,10 @@ impl Api {
             .http
             .post(format!("{}/api/v1/plugins", self.base))
             .header("content-type", "application/wasm")
+            // The server compiles the component before it answers: an 18 MB
+            // CPython component takes seconds alone and far longer beside
+            // a whole suite on a debug build.
+            .timeout(Duration::from_secs(300))
             .body(component);
         if let Some(token) = &self.token {
             builder = builder.bearer_auth(token);

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use super::auth::User;
 use super::error::{ApiResult, AppError};
 use super::AppState;
-use crate::plugin::types::{ConnectError, ConnectRequest};
+use crate::plugin::bindings::HealthState;
+use crate::plugin::types::{ConnectError, ConnectRequest, SendError};
 use crate::plugin::Plugin;
 use crate::store::accounts::{self, Role};
 use crate::store::channels::{self, ChannelAccount, ChannelError, NewChannel, SealedConfig};
@@ -244,4 +245,88 @@ pub async fn delete(
     channels::delete(&state.db, &workspace_id, &channel_id).await?;
     state.edge_cache.clear();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET .../channels/{id}/health`: asks the provider how the channel's
+/// connection is (contract 0.2.0's `check-connection`). Plugins built for an
+/// older contract answer `supported: false` without being called.
+pub async fn health(
+    State(state): State<AppState>,
+    user: User,
+    Path((workspace_id, channel_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    user.require(&state, &workspace_id, Role::Admin).await?;
+    let account = channels::get(&state.db, &channel_id)
+        .await?
+        .filter(|account| account.workspace_id == workspace_id)
+        .ok_or(AppError::NotFound("channel"))?;
+    let plugin = state
+        .plugins
+        .for_workspace(&state.db, &workspace_id, &account.provider)
+        .await?
+        .ok_or_else(|| {
+            AppError::Forbidden(format!(
+                "provider {} is disabled for this workspace",
+                account.provider
+            ))
+        })?;
+    let channel = account
+        .to_plugin(&state.secrets, &state.public_url)
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let asked = plugin.check_connection(channel).await.map_err(|error| {
+        AppError::Unavailable(format!("the {} plugin failed: {error}", account.provider))
+    })?;
+    let mut view = json!({
+        "channel_id": account.id,
+        "provider": account.provider,
+        "plugin_version": plugin.manifest.version,
+        "contract_version": plugin.contract_version(),
+        "checked_at": crate::store::rfc3339(crate::store::now_micros()),
+    });
+    let fields = match asked {
+        Err(unsupported) => json!({
+            "supported": false,
+            "state": "unknown",
+            "detail": format!(
+                "this version of the {} plugin is built for contract {}, which cannot report connection health",
+                account.provider, unsupported.contract_version
+            ),
+        }),
+        Ok(Ok(health)) => json!({
+            "supported": true,
+            "state": health_state(health.state),
+            "detail": health.detail,
+            "last_error": health.last_error,
+            "last_error_at": health
+                .last_error_at
+                .map(|seconds| crate::store::rfc3339(seconds.saturating_mul(1_000_000))),
+            "pending_updates": health.pending_updates,
+            "registered_url": health.registered_url,
+        }),
+        Ok(Err(error)) => {
+            let (state, detail) = match error {
+                SendError::AuthExpired(reason) => {
+                    ("failing", format!("credentials were refused: {reason}"))
+                }
+                SendError::Permanent(reason) => ("failing", reason),
+                SendError::Retry(_) | SendError::RateLimited(_) => (
+                    "unknown",
+                    "the provider could not be asked right now; try again shortly".to_string(),
+                ),
+            };
+            json!({ "supported": true, "state": state, "detail": detail })
+        }
+    };
+    if let (Value::Object(view), Value::Object(fields)) = (&mut view, fields) {
+        view.extend(fields);
+    }
+    Ok(Json(view))
+}
+
+fn health_state(state: HealthState) -> &'static str {
+    match state {
+        HealthState::Healthy => "healthy",
+        HealthState::Failing => "failing",
+        HealthState::Unknown => "unknown",
+    }
 }

@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
             get(channels::list).post(channels::create),
         )
         .route("/workspaces/{ws}/channels/{id}", delete(channels::delete))
+        .route(
+            "/workspaces/{ws}/channels/{id}/health",
+            get(channels::health),
+        )
         .route("/workspaces/{ws}/conversations", get(inbox::conversations))
         .route("/workspaces/{ws}/contacts", get(inbox::contacts))
         .route(

@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::allowed_hosts::AllowedHosts;
 use super::bindings::types::HttpResponse;
-use super::bindings::{v0_1_0, HttpError, LogLevel, OutgoingRequest};
+use super::bindings::{v0_1_0, v0_2_0, HttpError, LogLevel, OutgoingRequest};
 
 /// Bytes of guest stderr kept per instance: enough for a panic message.
 const STDERR_CAPTURE_BYTES: usize = 4096;
@@ -158,5 +158,48 @@ fn transport_error(error: reqwest::Error) -> HttpError {
         HttpError::Timeout
     } else {
         HttpError::Transport(error.to_string())
+    }
+}
+
+/// Contract 0.2.0's `host` is 0.1.0's under a new package version: its
+/// records are distinct Rust types of the same shape, converted here.
+mod v0_2_host {
+    use super::*;
+    use v0_2_0::switchboard::provider::host as v2;
+
+    impl v0_2_0::switchboard::provider::health::Host for CallState {}
+
+    impl v2::Host for CallState {
+        fn http_fetch(
+            &mut self,
+            request: v2::OutgoingRequest,
+        ) -> Result<HttpResponse, v2::HttpError> {
+            let request = OutgoingRequest {
+                method: request.method,
+                url: request.url,
+                headers: request.headers,
+                body: request.body,
+                timeout_ms: request.timeout_ms,
+            };
+            v0_1_0::switchboard::provider::host::Host::http_fetch(self, request).map_err(|error| {
+                match error {
+                    HttpError::Denied(reason) => v2::HttpError::Denied(reason),
+                    HttpError::Timeout => v2::HttpError::Timeout,
+                    HttpError::Transport(reason) => v2::HttpError::Transport(reason),
+                    HttpError::TooLarge => v2::HttpError::TooLarge,
+                }
+            })
+        }
+
+        fn log(&mut self, level: v2::LogLevel, message: String) {
+            let level = match level {
+                v2::LogLevel::Trace => LogLevel::Trace,
+                v2::LogLevel::Debug => LogLevel::Debug,
+                v2::LogLevel::Info => LogLevel::Info,
+                v2::LogLevel::Warn => LogLevel::Warn,
+                v2::LogLevel::Error => LogLevel::Error,
+            };
+            v0_1_0::switchboard::provider::host::Host::log(self, level, message)
+        }
     }
 }

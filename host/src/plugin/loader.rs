@@ -12,15 +12,16 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::Store;
 
 use super::allowed_hosts::AllowedHosts;
-use super::bindings::{ProviderPre, ProviderWorld, SUPPORTED_CONTRACT_VERSIONS};
+use super::bindings::{self, ProviderPre, SUPPORTED_CONTRACT_VERSIONS};
 use super::engine::{PluginEngine, MAX_PLUGIN_MEMORY_BYTES, POOLED_INSTANCES};
 use super::host_api::{CallState, Outbound};
 use super::runtime::{Plugin, PluginLimits};
 use super::signature::TrustedKeys;
+use super::warm::WarmInstances;
 
 /// Where a component's signature lives: `<file>.sig` beside it.
 pub fn signature_path(component: &Path) -> PathBuf {
@@ -69,6 +70,8 @@ pub struct Loader {
     http: reqwest::Client,
     limits: OperatorLimits,
     permits: Arc<Semaphore>,
+    /// Pool slots all plugins together may hold with parked instances.
+    warm_budget: Arc<Semaphore>,
     /// Compiled components kept between starts, by digest and engine settings.
     cache_dir: Option<PathBuf>,
     trust: TrustedKeys,
@@ -91,7 +94,7 @@ impl Loader {
     ) -> anyhow::Result<Self> {
         let mut linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        ProviderWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        bindings::add_to_linker(&mut linker)?;
         Ok(Loader {
             engine,
             linker,
@@ -99,6 +102,7 @@ impl Loader {
             limits,
             // Leave headroom in the pool for loading and benchmarks.
             permits: Arc::new(Semaphore::new((POOLED_INSTANCES / 2) as usize)),
+            warm_budget: WarmInstances::budget(),
             cache_dir: None,
             trust: TrustedKeys::default(),
         })
@@ -267,7 +271,7 @@ impl Loader {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| format!("imports something this host does not provide: {error:#}"))?;
-        let pre = ProviderPre::new(instance_pre).map_err(|error| {
+        let pre = ProviderPre::new(&version, instance_pre).map_err(|error| {
             format!("does not export switchboard:provider/provider-api@{version}: {error:#}")
         })?;
         let manifest = self.read_manifest(&pre)?;
@@ -306,13 +310,11 @@ impl Loader {
             default_hosts,
             http: self.http.clone(),
             permits: Arc::clone(&self.permits),
+            warm: WarmInstances::new(Arc::clone(&self.warm_budget)),
         })
     }
 
-    fn read_manifest(
-        &self,
-        pre: &ProviderPre<CallState>,
-    ) -> Result<super::bindings::types::PluginManifest, String> {
+    fn read_manifest(&self, pre: &ProviderPre) -> Result<bindings::types::PluginManifest, String> {
         let outbound = Outbound {
             plugin_id: "(loading)".into(),
             allowed: AllowedHosts::default(),
@@ -329,7 +331,7 @@ impl Loader {
             .instantiate(&mut store)
             .map_err(|error| format!("cannot be instantiated: {error:#}"))?;
         world
-            .switchboard_provider_provider_api()
+            .api()
             .call_manifest(&mut store)
             .map_err(|error| format!("manifest() failed: {error:#}"))
     }

@@ -1,6 +1,7 @@
 //! The sandboxed plugin runtime: one wasmtime Engine, one pre-instantiated
-//! component per provider plugin, a fresh Store per call (or per batch of one
-//! channel account's calls) with a memory cap and an epoch deadline.
+//! component per provider plugin, and Stores with a memory cap and an epoch
+//! deadline, each serving one channel account (kept warm between that
+//! account's calls, see `warm`).
 
 pub mod allowed_hosts;
 pub mod bindings;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod removal;
 pub mod runtime;
 pub mod signature;
+pub mod warm;
 
 pub use bindings::types;
 pub use installer::Installer;

@@ -3,10 +3,12 @@
 //! Each call runs in a Store built from the plugin's pre-instantiated
 //! component, with the plugin's memory cap and an epoch deadline. A trap, a
 //! timeout or a panic fails that one call and the instance is thrown away.
-//! An instance may serve several calls in a row for the *same* channel
-//! account (a batch of webhooks to normalize): that spreads the cost of
+//! An instance serves only one channel account: it may serve several of its
+//! calls in a row (a batch of webhooks to normalize), and between sessions
+//! it is parked for that account (`warm`), which spreads the cost of
 //! instantiation without sharing guest state between accounts.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,9 +20,10 @@ use super::bindings::types::{
     Channel, ConnectError, ConnectRequest, Connected, Event, FetchedAttachment, IncomingRequest,
     NormalizeError, OauthStart, OutboundMessage, PluginManifest, Routing, SendError, Sent, Verdict,
 };
-use super::bindings::{ProviderApi, ProviderPre, ProviderWorld};
+use super::bindings::{ConnectionHealth, ProviderApi, ProviderPre, Unsupported};
 use super::engine::{deadline_ticks, PluginEngine};
 use super::host_api::{CallState, Outbound};
+use super::warm::{Live, WarmInstances, WarmKey};
 use crate::metrics;
 
 /// What a call is, for metrics and error messages.
@@ -35,6 +38,7 @@ pub enum CallKind {
     Normalize,
     Send,
     FetchAttachment,
+    CheckConnection,
 }
 
 impl CallKind {
@@ -49,6 +53,7 @@ impl CallKind {
             CallKind::Normalize => "normalize",
             CallKind::Send => "send",
             CallKind::FetchAttachment => "fetch_attachment",
+            CallKind::CheckConnection => "check_connection",
         }
     }
 }
@@ -126,13 +131,15 @@ pub struct Plugin {
     pub signed_by: Option<String>,
     pub file_name: String,
     pub limits: PluginLimits,
-    pub(super) pre: ProviderPre<CallState>,
+    pub(super) pre: ProviderPre,
     pub(super) engine: Arc<PluginEngine>,
     pub(super) default_hosts: AllowedHosts,
     pub(super) http: reqwest::Client,
     /// Bounds concurrent instances so a flood of calls waits instead of
     /// exhausting the instance pool.
     pub(super) permits: Arc<Semaphore>,
+    /// Instances parked between calls, per channel account.
+    pub(super) warm: WarmInstances,
 }
 
 impl Plugin {
@@ -159,14 +166,46 @@ impl Plugin {
         }
     }
 
-    /// A session bound to one channel's configuration (its allowed hosts).
+    /// A session bound to one configuration (its allowed hosts), with a
+    /// fresh instance that is dropped at the end: for calls outside any
+    /// connected channel (OAuth, connect, disconnect).
     pub fn session(&self, config: &[(String, String)]) -> Result<Session<'_>, PluginError> {
         Ok(Session {
             plugin: self,
             allowed: self.allowed_hosts(config)?,
             live: None,
+            warm_key: None,
             runtime: tokio::runtime::Handle::current(),
         })
+    }
+
+    /// A session for one channel account: it resumes the instance parked for
+    /// this account and configuration, if any, and parks its own at the end.
+    pub fn channel_session(&self, channel: &Channel) -> Result<Session<'_>, PluginError> {
+        let key = WarmKey {
+            channel_id: channel.id.clone(),
+            config_digest: config_digest(&channel.config),
+        };
+        self.warm_session(key, &channel.config)
+    }
+
+    fn warm_session(
+        &self,
+        key: WarmKey,
+        config: &[(String, String)],
+    ) -> Result<Session<'_>, PluginError> {
+        Ok(Session {
+            plugin: self,
+            allowed: self.allowed_hosts(config)?,
+            live: self.warm.take(&key),
+            warm_key: Some(key),
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+
+    /// Instances parked for reuse now.
+    pub fn warm_instances(&self) -> usize {
+        self.warm.len()
     }
 
     /// Runs `work` on a blocking thread with a concurrency permit: guest code
@@ -195,7 +234,7 @@ impl Plugin {
     ) -> Result<Verdict, PluginError> {
         self.blocking(move |plugin| {
             plugin
-                .session(&channel.config)?
+                .channel_session(&channel)?
                 .call(CallKind::Verify, |api, store| {
                     api.call_verify(store, &channel, &request)
                 })
@@ -205,9 +244,17 @@ impl Plugin {
 
     pub async fn route(self: &Arc<Self>, request: IncomingRequest) -> Result<Routing, PluginError> {
         self.blocking(move |plugin| {
-            plugin.session(&[])?.call(CallKind::Route, |api, store| {
-                api.call_route(store, &request)
-            })
+            // Route sees no channel and may call nothing (no allowed hosts);
+            // its instances are kept apart from every channel's.
+            let key = WarmKey {
+                channel_id: String::new(),
+                config_digest: 0,
+            };
+            plugin
+                .warm_session(key, &[])?
+                .call(CallKind::Route, |api, store| {
+                    api.call_route(store, &request)
+                })
         })
         .await
     }
@@ -220,7 +267,7 @@ impl Plugin {
         requests: Vec<IncomingRequest>,
     ) -> Vec<Result<Result<Vec<Event>, NormalizeError>, PluginError>> {
         self.blocking(move |plugin| {
-            let mut session = match plugin.session(&channel.config) {
+            let mut session = match plugin.channel_session(&channel) {
                 Ok(session) => session,
                 Err(error) => return requests.iter().map(|_| Err(error.clone())).collect(),
             };
@@ -243,7 +290,7 @@ impl Plugin {
     ) -> Result<Result<Sent, SendError>, PluginError> {
         self.blocking(move |plugin| {
             plugin
-                .session(&channel.config)?
+                .channel_session(&channel)?
                 .call(CallKind::Send, |api, store| {
                     api.call_send(store, &channel, &message)
                 })
@@ -300,26 +347,68 @@ impl Plugin {
     ) -> Result<Result<FetchedAttachment, SendError>, PluginError> {
         self.blocking(move |plugin| {
             plugin
-                .session(&channel.config)?
+                .channel_session(&channel)?
                 .call(CallKind::FetchAttachment, |api, store| {
                     api.call_fetch_attachment(store, &channel, &provider_ref)
                 })
         })
         .await
     }
+
+    /// What the provider says about the channel's connection; `Unsupported`
+    /// (without instantiating anything) for components built for a contract
+    /// older than 0.2.0.
+    pub async fn check_connection(
+        self: &Arc<Self>,
+        channel: Channel,
+    ) -> Result<Result<Result<ConnectionHealth, SendError>, Unsupported>, PluginError> {
+        if let Err(unsupported) = self.pre.check_connection_support() {
+            return Ok(Err(unsupported));
+        }
+        self.blocking(move |plugin| {
+            plugin
+                .channel_session(&channel)?
+                .call(CallKind::CheckConnection, |api, store| {
+                    api.call_check_connection(store, &channel)
+                })
+        })
+        .await
+    }
+
+    /// The contract version the component was built for.
+    pub fn contract_version(&self) -> &'static str {
+        self.pre.contract_version()
+    }
 }
 
-/// Calls on behalf of one channel account. The instance is created on the
-/// first call and dropped after a failure or when the session ends.
+/// Calls on behalf of one channel account. The instance is resumed from the
+/// parked ones or created on the first call, dropped after a failure, and
+/// parked again when the session ends (channel sessions only).
 pub struct Session<'p> {
     plugin: &'p Plugin,
     allowed: AllowedHosts,
-    live: Option<(Store<CallState>, ProviderWorld)>,
+    live: Option<Live>,
+    warm_key: Option<WarmKey>,
     runtime: tokio::runtime::Handle,
 }
 
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let (Some(key), Some(live)) = (self.warm_key.take(), self.live.take()) {
+            self.plugin.warm.park(key, live);
+        }
+    }
+}
+
+/// Tells configurations apart without keeping them (they hold secrets).
+fn config_digest(config: &[(String, String)]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    config.hash(&mut hasher);
+    hasher.finish()
+}
+
 impl Session<'_> {
-    fn instantiate(&self) -> Result<(Store<CallState>, ProviderWorld), PluginError> {
+    fn instantiate(&self) -> Result<Live, PluginError> {
         let plugin = self.plugin;
         let outbound = Outbound {
             plugin_id: plugin.manifest.id.clone(),
@@ -334,7 +423,7 @@ impl Session<'_> {
         store.limiter(|state| &mut state.limits);
         // Instantiation runs guest start functions: give it the call budget too.
         store.set_epoch_deadline(deadline_ticks(plugin.limits.call_timeout));
-        let world =
+        let instance =
             plugin
                 .pre
                 .instantiate(&mut store)
@@ -342,14 +431,19 @@ impl Session<'_> {
                     plugin: plugin.manifest.id.clone(),
                     reason: format!("{error:#}"),
                 })?;
-        Ok((store, world))
+        Ok(Live {
+            store,
+            instance,
+            calls: 0,
+            born: Instant::now(),
+        })
     }
 
     /// Runs one export call under the plugin's deadline and records metrics.
     pub fn call<R: CallOutcome>(
         &mut self,
         kind: CallKind,
-        invoke: impl FnOnce(&ProviderApi, &mut Store<CallState>) -> wasmtime::Result<R>,
+        invoke: impl FnOnce(&ProviderApi<'_>, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let started = Instant::now();
         let result = self.call_inner(kind, invoke);
@@ -380,20 +474,21 @@ impl Session<'_> {
     fn call_inner<R>(
         &mut self,
         kind: CallKind,
-        invoke: impl FnOnce(&ProviderApi, &mut Store<CallState>) -> wasmtime::Result<R>,
+        invoke: impl FnOnce(&ProviderApi<'_>, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if self.live.is_none() {
             self.live = Some(self.instantiate()?);
         }
         let timeout = self.plugin.limits.call_timeout;
-        let (store, world) = self.live.as_mut().expect("instantiated above");
-        store.set_epoch_deadline(deadline_ticks(timeout));
-        store.data_mut().outbound.deadline = Instant::now() + timeout;
-        match invoke(world.switchboard_provider_provider_api(), store) {
+        let live = self.live.as_mut().expect("instantiated above");
+        live.store.set_epoch_deadline(deadline_ticks(timeout));
+        live.store.data_mut().outbound.deadline = Instant::now() + timeout;
+        live.calls += 1;
+        match invoke(&live.instance.api(), &mut live.store) {
             Ok(value) => Ok(value),
             Err(error) => {
-                let (store, _) = self.live.take().expect("instance is live");
-                Err(self.classify(kind, error, store.data()))
+                let live = self.live.take().expect("instance is live");
+                Err(self.classify(kind, error, live.store.data()))
             }
         }
     }

@@ -57,4 +57,9 @@ impl<P: Provider> Guest for Adapter<P> {
     ) -> Result<FetchedAttachment, SendError> {
         instance::<P>().fetch_attachment(channel, provider_ref)
     }
+
+    #[cfg(not(feature = "contract-0-1-0"))]
+    fn check_connection(channel: Channel) -> Result<ConnectionHealth, SendError> {
+        instance::<P>().check_connection(channel)
+    }
 }

@@ -27,7 +27,24 @@ pub mod request;
 #[doc(hidden)]
 pub mod testing;
 
+/// The contract this build targets: the newest, unless the
+/// `contract-0-1-0` feature asks for the older one (for plugins that must
+/// also run on hosts that predate 0.2.0).
 #[doc(hidden)]
+#[cfg(not(feature = "contract-0-1-0"))]
+pub mod wit {
+    wit_bindgen::generate!({
+        world: "provider",
+        path: "../../wit/v0.2.0",
+        pub_export_macro: true,
+        export_macro_name: "export_provider",
+        default_bindings_module: "switchboard_plugin_sdk::wit",
+        generate_all,
+    });
+}
+
+#[doc(hidden)]
+#[cfg(feature = "contract-0-1-0")]
 pub mod wit {
     wit_bindgen::generate!({
         world: "provider",
@@ -42,6 +59,8 @@ pub mod wit {
 #[doc(hidden)]
 pub use adapter::Adapter;
 pub use serde_json as json;
+#[cfg(not(feature = "contract-0-1-0"))]
+pub use wit::switchboard::provider::health::{ConnectionHealth, HealthState};
 pub use wit::switchboard::provider::types::{
     Attachment, AttachmentKind, Capabilities, Channel, ConfigField, ConnectError, ConnectRequest,
     Connected, DeliveryState, Event, EventBody, FetchedAttachment, HttpResponse, IncomingRequest,
@@ -53,6 +72,9 @@ pub use wit::switchboard::provider::types::{
 /// The contract version this SDK builds against. `register_provider!` writes
 /// it into the component's `switchboard:contract-version` custom section so
 /// the host can refuse an incompatible plugin before compiling it.
+#[cfg(not(feature = "contract-0-1-0"))]
+pub const CONTRACT_VERSION: &str = "0.2.0";
+#[cfg(feature = "contract-0-1-0")]
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
 /// What a provider plugin implements.
@@ -105,6 +127,30 @@ pub trait Provider: Default + Send + Sync + 'static {
         Err(SendError::Permanent(
             "this provider cannot download attachments".into(),
         ))
+    }
+
+    /// What the provider says about the channel's connection (contract
+    /// 0.2.0). The default says the provider offers no way to ask.
+    #[cfg(not(feature = "contract-0-1-0"))]
+    fn check_connection(&self, _channel: Channel) -> Result<ConnectionHealth, SendError> {
+        Ok(ConnectionHealth::unknown(
+            "this provider does not report connection health",
+        ))
+    }
+}
+
+#[cfg(not(feature = "contract-0-1-0"))]
+impl ConnectionHealth {
+    /// Nothing known beyond `detail`.
+    pub fn unknown(detail: impl Into<String>) -> Self {
+        ConnectionHealth {
+            state: HealthState::Unknown,
+            detail: Some(detail.into()),
+            last_error: None,
+            last_error_at: None,
+            pending_updates: None,
+            registered_url: None,
+        }
     }
 }
 

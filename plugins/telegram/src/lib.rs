@@ -13,6 +13,7 @@
 //! | `connect`     | `getMe`, `setWebhook`, `deleteWebhook`                    |
 //! | `send`        | outbound messages as `send*` calls                        |
 //! | `files`       | `getFile` and downloads                                   |
+//! | `health`      | `getWebhookInfo` as the channel's connection health       |
 //! | `api`         | addressing the Bot API and reading its answers            |
 //!
 //! The crate is also an rlib so the host can benchmark [`Telegram`] natively;
@@ -22,6 +23,7 @@ mod api;
 mod attachments;
 mod connect;
 mod files;
+mod health;
 mod normalize;
 mod send;
 mod update;
@@ -119,6 +121,10 @@ impl Provider for Telegram {
     ) -> Result<FetchedAttachment, SendError> {
         let bot = Bot::from_config(&channel).map_err(SendError::Permanent)?;
         files::fetch(&bot, &provider_ref)
+    }
+
+    fn check_connection(&self, channel: Channel) -> Result<ConnectionHealth, SendError> {
+        health::check(&channel)
     }
 }
 

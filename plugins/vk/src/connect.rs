@@ -228,16 +228,19 @@ struct ConfirmationCode {
     code: String,
 }
 
+/// `groups.getCallbackServers`' answer (also read by `health`).
 #[derive(Deserialize)]
-struct Servers {
+pub(crate) struct Servers {
     #[serde(default)]
-    items: Vec<Server>,
+    pub items: Vec<Server>,
 }
 
 #[derive(Deserialize)]
-struct Server {
-    id: i64,
-    url: Option<String>,
+pub(crate) struct Server {
+    pub id: i64,
+    pub url: Option<String>,
+    /// `ok`, `wait`, `failed` or `unconfigured`.
+    pub status: Option<String>,
 }
 
 #[derive(Deserialize)]

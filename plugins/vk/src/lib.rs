@@ -15,6 +15,7 @@
 //! | `upload`      | files sent through VK's upload servers                       |
 //! | `media`       | downloads of inbound files                                   |
 //! | `connect`     | callback server registration and removal                     |
+//! | `health`      | the callback server's status as the connection's health      |
 //! | `oauth`       | the community-token authorization code flow                  |
 //! | `api`         | addressing VK and reading its answers                        |
 //!
@@ -25,6 +26,7 @@ mod api;
 mod attachments;
 mod callback;
 mod connect;
+mod health;
 mod ids;
 mod media;
 mod normalize;
@@ -115,6 +117,10 @@ impl Provider for Vk {
         request: IncomingRequest,
     ) -> Result<Vec<Event>, NormalizeError> {
         normalize::normalize(&request.body, now_ms())
+    }
+
+    fn check_connection(&self, channel: Channel) -> Result<ConnectionHealth, SendError> {
+        health::check(&channel)
     }
 
     fn send(&self, channel: Channel, message: OutboundMessage) -> Result<Sent, SendError> {
