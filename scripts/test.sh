@@ -23,7 +23,7 @@ if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then
   echo "=== the end-to-end suite on the distributed deployment (Kafka + PostgreSQL) ==="
   while IFS= read -r line; do export "$line"; done < <(scripts/services.sh)
   cargo test -p switchboard --test e2e_telegram --test e2e_sandbox --test e2e_durability \
-    --test conformance --test e2e_providers --test e2e_plugin_platform --test e2e_replay "$@"
+    --test conformance --test e2e_providers --test e2e_plugin_platform --test e2e_replay --test e2e_inbox --test e2e_roles "$@"
   echo "=== fault tests of the distributed deployment ==="
   cargo test -p switchboard --test e2e_faults "$@" -- --test-threads=1
 fi

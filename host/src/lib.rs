@@ -12,3 +12,4 @@ pub mod plugins_cli;
 pub mod replay;
 pub mod secrets;
 pub mod store;
+pub mod web;

@@ -1,7 +1,10 @@
 //! Login, bearer-token sessions and role checks.
 
 use axum::extract::{FromRequestParts, State};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -16,17 +19,61 @@ pub struct LoginRequest {
     password: String,
 }
 
+/// `POST /api/v1/auth/login`: the token in the body (API clients) and in an
+/// HttpOnly cookie (the web UI, whose scripts never see it).
 pub async fn login(
     State(state): State<AppState>,
     Json(body): Json<LoginRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let ttl = DEFAULT_SESSION_TTL.as_micros() as i64;
-    match accounts::login(&state.db, &body.email, &body.password, ttl).await? {
-        Some(token) => Ok(Json(
-            serde_json::json!({ "token": token, "expires_in": DEFAULT_SESSION_TTL.as_secs() }),
-        )),
-        None => Err(AppError::Unauthorized),
+    let Some(token) = accounts::login(&state.db, &body.email, &body.password, ttl).await? else {
+        return Err(AppError::Unauthorized);
+    };
+    Ok(signed_in(&state, &token, serde_json::json!({})))
+}
+
+/// The answer that starts a session: `extra` plus the token and its
+/// lifetime in the body, and the session cookie.
+pub fn signed_in(state: &AppState, token: &str, extra: serde_json::Value) -> Response {
+    let max_age = DEFAULT_SESSION_TTL.as_secs();
+    let cookie = session_cookie(state, token, max_age);
+    let mut body = serde_json::json!({ "token": token, "expires_in": max_age });
+    if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
     }
+    ([(SET_COOKIE, cookie)], Json(body)).into_response()
+}
+
+/// `POST /api/v1/auth/logout`: ends the session the request carries and
+/// clears the cookie.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = session_token(&headers) {
+        accounts::logout(&state.db, token).await?;
+    }
+    let cleared = session_cookie(&state, "", 0);
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cleared)]).into_response())
+}
+
+/// `GET /api/v1/me`: who is signed in and their workspaces with roles.
+pub async fn me(State(state): State<AppState>, user: User) -> ApiResult<Json<accounts::Me>> {
+    accounts::me(&state.db, &user.id)
+        .await?
+        .map(Json)
+        .ok_or(AppError::Unauthorized)
+}
+
+/// HttpOnly (scripts cannot read it), SameSite=Lax (not sent on cross-site
+/// POSTs, so other sites cannot act with it), Secure when served over https.
+fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("session tokens are URL-safe")
 }
 
 /// The cookie a browser session's token travels in (the web UI sets it at
@@ -34,15 +81,13 @@ pub async fn login(
 pub const SESSION_COOKIE: &str = "switchboard_session";
 
 /// The session token of a request: the bearer token, else the session cookie.
-fn session_token(parts: &Parts) -> Option<&str> {
-    let bearer = parts
-        .headers
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     let cookie = || {
-        parts
-            .headers
+        headers
             .get_all(axum::http::header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
@@ -70,7 +115,7 @@ impl FromRequestParts<AppState> for User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = session_token(parts).ok_or(AppError::Unauthorized)?;
+        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         match accounts::session_user(&state.db, token).await? {
             Some(id) => Ok(User { id }),
             None => Err(AppError::Unauthorized),

@@ -12,7 +12,8 @@ use crate::bus::Record;
 use crate::pipeline::envelope::{topics, OutboundJob};
 use crate::store::accounts::Role;
 use crate::store::channels;
-use crate::store::inbox::{self, ContactView, ConversationView, MessageView};
+use crate::store::conversation_state;
+use crate::store::inbox::{self, ContactView, ConversationFilter, ConversationView, MessageView};
 
 /// Longest reply text accepted; providers have their own, smaller limits
 /// (Telegram 4096 characters) and the plugin reports those.
@@ -29,16 +30,75 @@ impl Page {
     }
 }
 
+#[derive(Deserialize)]
+pub struct ConversationQuery {
+    limit: Option<i64>,
+    /// `open`, `resolved`, or absent/`all` for both.
+    status: Option<String>,
+    /// Text to find in contact names, titles and messages.
+    q: Option<String>,
+}
+
+/// `GET /api/v1/workspaces/{ws}/conversations[?status=open|resolved&q=..&limit=..]`.
 pub async fn conversations(
     State(state): State<AppState>,
     user: User,
     Path(workspace_id): Path<String>,
-    Query(page): Query<Page>,
+    Query(query): Query<ConversationQuery>,
 ) -> ApiResult<Json<Vec<ConversationView>>> {
     user.require(&state, &workspace_id, Role::Agent).await?;
+    let status = match query.status.as_deref() {
+        None | Some("" | "all") => None,
+        Some(status @ ("open" | "resolved")) => Some(status.to_string()),
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "status must be open, resolved or all, not `{other}`"
+            )))
+        }
+    };
+    let filter = ConversationFilter {
+        status,
+        search: query.q,
+    };
+    let limit = Page { limit: query.limit }.limit();
     Ok(Json(
-        inbox::conversations(&state.db, &workspace_id, page.limit()).await?,
+        inbox::conversations(&state.db, &workspace_id, &user.id, &filter, limit).await?,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct StatusChange {
+    status: String,
+}
+
+/// `PATCH /api/v1/conversations/{id}` `{"status": "open"|"resolved"}`.
+pub async fn set_status(
+    State(state): State<AppState>,
+    user: User,
+    Path(conversation_id): Path<String>,
+    Json(body): Json<StatusChange>,
+) -> ApiResult<StatusCode> {
+    authorize_conversation(&state, &user, &conversation_id).await?;
+    if !matches!(body.status.as_str(), "open" | "resolved") {
+        return Err(AppError::BadRequest(
+            "status must be open or resolved".into(),
+        ));
+    }
+    if !conversation_state::set_status(&state.db, &conversation_id, &body.status).await? {
+        return Err(AppError::NotFound("conversation"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/conversations/{id}/read`: the signed-in user has read it.
+pub async fn mark_read(
+    State(state): State<AppState>,
+    user: User,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    authorize_conversation(&state, &user, &conversation_id).await?;
+    conversation_state::mark_read(&state.db, &user.id, &conversation_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Checks that the user may see a conversation.
@@ -97,13 +157,28 @@ pub async fn reply(
     )
     .await?
     .ok_or(AppError::NotFound("conversation"))?;
-    let account = channels::get(&state.db, &channel_id).await?;
+    queue(&state, &message_id, &channel_id, &conversation_id).await?;
+    let message = inbox::message(&state.db, &message_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    Ok((StatusCode::ACCEPTED, Json(message)))
+}
+
+/// Puts a pending reply on its provider's outbound topic; a reply that
+/// cannot be queued is marked failed with the reason (and can be retried).
+async fn queue(
+    state: &AppState,
+    message_id: &str,
+    channel_id: &str,
+    conversation_id: &str,
+) -> ApiResult<()> {
+    let account = channels::get(&state.db, channel_id).await?;
     let queued = match account {
         None => Err("the channel has been disconnected".to_string()),
         Some(account) => {
             let job = OutboundJob {
-                message_id: message_id.clone(),
-                channel_id: channel_id.clone(),
+                message_id: message_id.to_string(),
+                channel_id: channel_id.to_string(),
             };
             let record = Record {
                 topic: topics::outbound(&account.provider),
@@ -120,11 +195,28 @@ pub async fn reply(
     if let Err(reason) = queued {
         inbox::mark_failed(
             &state.db,
-            &message_id,
+            message_id,
             &format!("could not be queued: {reason}"),
         )
         .await?;
     }
+    Ok(())
+}
+
+/// `POST /api/v1/messages/{id}/retry`: sends a failed reply again.
+pub async fn retry(
+    State(state): State<AppState>,
+    user: User,
+    Path(message_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
+    let message = inbox::message(&state.db, &message_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    authorize_conversation(&state, &user, &message.conversation_id).await?;
+    let channel_id = inbox::requeue_failed(&state.db, &message_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("only a failed reply can be retried".into()))?;
+    queue(&state, &message_id, &channel_id, &message.conversation_id).await?;
     let message = inbox::message(&state.db, &message_id)
         .await?
         .ok_or(AppError::NotFound("message"))?;

@@ -7,8 +7,10 @@ pub mod auth;
 pub mod channels;
 pub mod edge_cache;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod inbox;
+pub mod members;
 pub mod oauth;
 pub mod plugins;
 pub mod webhooks;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, delete, get, post, put};
+use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 
@@ -61,6 +63,11 @@ fn health_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/invites/{token}/accept", post(members::accept))
+        .route("/workspaces/{ws}/members", get(members::list))
+        .route("/workspaces/{ws}/invites", post(members::invite))
         .route(
             "/plugins",
             get(plugins::list)
@@ -90,6 +97,10 @@ pub fn router(state: AppState) -> Router {
             get(channels::health),
         )
         .route("/workspaces/{ws}/conversations", get(inbox::conversations))
+        .route("/workspaces/{ws}/events", get(events::stream))
+        .route("/conversations/{id}", patch(inbox::set_status))
+        .route("/conversations/{id}/read", post(inbox::mark_read))
+        .route("/messages/{id}/retry", post(inbox::retry))
         .route("/workspaces/{ws}/contacts", get(inbox::contacts))
         .route(
             "/conversations/{id}/messages",
@@ -120,4 +131,5 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(state)
+        .merge(crate::web::router(crate::web::WebAssets::from_env()))
 }

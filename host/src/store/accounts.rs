@@ -50,7 +50,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|error| anyhow::anyhow!("hashing password: {error}"))
 }
 
-fn password_matches(password: &str, stored: &str) -> bool {
+pub(crate) fn password_matches(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .map(|hash| {
             Argon2::default()
@@ -115,7 +115,7 @@ pub async fn bootstrap(
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password("not a real password").unwrap_or_default());
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -144,18 +144,76 @@ pub async fn login(
     if !matches {
         return Ok(None);
     }
+    open_session(db, &user_id, ttl_micros).await.map(Some)
+}
+
+/// A new session for a user whose credentials were checked; its token.
+pub async fn open_session(db: &Db, user_id: &str, ttl_micros: i64) -> anyhow::Result<String> {
     let token = random_token(32);
     let now = now_micros();
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash(&token))
-    .bind(&user_id)
+    .bind(user_id)
     .bind(now)
     .bind(now + ttl_micros)
     .execute(&db.write)
     .await?;
-    Ok(Some(token))
+    Ok(token)
+}
+
+/// Ends a session (sign-out); an unknown or expired token is not an error.
+pub async fn logout(db: &Db, token: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}
+
+/// A signed-in user as the web UI shows them.
+#[derive(Debug, serde::Serialize)]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub workspaces: Vec<Membership>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Membership {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+pub async fn me(db: &Db, user_id: &str) -> anyhow::Result<Option<Me>> {
+    let Some(email) = sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.read)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let workspaces = sqlx::query(
+        "SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.user_id = $1 ORDER BY w.name",
+    )
+    .bind(user_id)
+    .fetch_all(&db.read)
+    .await?
+    .into_iter()
+    .map(|row| Membership {
+        id: row.get("id"),
+        name: row.get("name"),
+        role: row.get("role"),
+    })
+    .collect();
+    Ok(Some(Me {
+        id: user_id.to_string(),
+        email,
+        workspaces,
+    }))
 }
 
 /// The user behind a bearer token, if the session is live.

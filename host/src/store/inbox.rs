@@ -29,8 +29,11 @@ pub struct ConversationView {
     pub title: Option<String>,
     pub contact: ContactRef,
     pub status: String,
+    /// The customer's messages since the requesting user last read it.
+    pub unread: i64,
     pub last_message: Option<LastMessage>,
     pub created_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,25 +82,67 @@ pub async fn conversation_workspace(
         .await
 }
 
+/// Which conversations a list shows.
+#[derive(Debug, Default)]
+pub struct ConversationFilter {
+    /// `open` or `resolved`; None for both.
+    pub status: Option<String>,
+    /// Words to find in the contact's name, the title or any message text.
+    pub search: Option<String>,
+}
+
+/// A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A workspace's conversations, the latest first, with `user_id`'s unread
+/// counts (the customer's messages since the user last read each one).
 pub async fn conversations(
     db: &Db,
     workspace_id: &str,
+    user_id: &str,
+    filter: &ConversationFilter,
     limit: i64,
 ) -> Result<Vec<ConversationView>, sqlx::Error> {
+    let search = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(contains_pattern);
     let rows = sqlx::query(
         "SELECT c.id, c.channel_account_id, ch.provider, c.kind, c.title, c.contact_id, ct.name AS contact_name,
-                c.status, c.created_at,
-                m.text AS last_text, m.direction AS last_direction, m.created_at AS last_created_at
+                c.status, c.created_at, c.updated_at,
+                m.text AS last_text, m.direction AS last_direction, m.created_at AS last_created_at,
+                (SELECT COUNT(*) FROM messages um
+                  WHERE um.conversation_id = c.id AND um.direction = 'in'
+                    AND um.created_at > COALESCE(
+                        (SELECT r.read_at FROM conversation_reads r WHERE r.user_id = $2 AND r.conversation_id = c.id), 0)
+                ) AS unread
          FROM conversations c
          JOIN channel_accounts ch ON ch.id = c.channel_account_id
          JOIN contacts ct ON ct.id = c.contact_id
          LEFT JOIN messages m ON m.id = (
              SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
          WHERE c.workspace_id = $1
+           AND ($3 = '' OR c.status = $3)
+           AND ($4 = '' OR LOWER(COALESCE(ct.name, '')) LIKE $4 ESCAPE '\\'
+                OR LOWER(COALESCE(c.title, '')) LIKE $4 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id
+                           AND LOWER(COALESCE(sm.text, '')) LIKE $4 ESCAPE '\\'))
          ORDER BY COALESCE(c.last_message_at, c.created_at) DESC
-         LIMIT $2",
+         LIMIT $5",
     )
     .bind(workspace_id)
+    .bind(user_id)
+    .bind(filter.status.as_deref().unwrap_or(""))
+    .bind(search.as_deref().unwrap_or(""))
     .bind(limit)
     .fetch_all(&db.read)
     .await?;
@@ -114,6 +159,7 @@ pub async fn conversations(
                 name: row.get("contact_name"),
             },
             status: row.get("status"),
+            unread: row.get("unread"),
             last_message: row
                 .get::<Option<String>, _>("last_direction")
                 .map(|direction| LastMessage {
@@ -122,6 +168,7 @@ pub async fn conversations(
                     created_at: rfc3339(row.get("last_created_at")),
                 }),
             created_at: rfc3339(row.get("created_at")),
+            updated_at: rfc3339(row.get("updated_at")),
         })
         .collect())
 }
@@ -273,7 +320,7 @@ pub async fn insert_reply(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE conversations SET last_message_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE conversations SET last_message_at = $1, updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(conversation_id)
         .execute(&mut *tx)
@@ -341,25 +388,64 @@ pub async fn mark_sent(
     .bind(message_id)
     .execute(&mut *tx)
     .await?;
+    touch_conversation_of(&mut tx, message_id).await?;
     tx.commit().await
 }
 
-pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE messages SET status = 'failed', error = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending'")
-        .bind(reason)
-        .bind(message_id)
-        .execute(&db.write)
-        .await?;
+/// Marks the conversation of a message changed (the inbox's live updates).
+async fn touch_conversation_of(
+    conn: &mut sqlx::AnyConnection,
+    message_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversations SET updated_at = $1 WHERE id = (SELECT conversation_id FROM messages WHERE id = $2)",
+    )
+    .bind(now_micros())
+    .bind(message_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
+pub async fn mark_failed(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE messages SET status = 'failed', error = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending'")
+        .bind(reason)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+    touch_conversation_of(&mut tx, message_id).await?;
+    tx.commit().await
+}
+
 pub async fn note_attempt(db: &Db, message_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.write.begin().await?;
     sqlx::query("UPDATE messages SET error = $1, attempts = attempts + 1 WHERE id = $2")
         .bind(reason)
         .bind(message_id)
-        .execute(&db.write)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    touch_conversation_of(&mut tx, message_id).await?;
+    tx.commit().await
+}
+
+/// A failed reply goes back to pending for another try; None when the
+/// message is not an outbound failure. Returns its channel.
+pub async fn requeue_failed(db: &Db, message_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db.write.begin().await?;
+    let channel: Option<String> = sqlx::query_scalar(
+        "UPDATE messages SET status = 'pending', error = NULL, attempts = 0
+         WHERE id = $1 AND direction = 'out' AND status = 'failed'
+         RETURNING channel_account_id",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if channel.is_some() {
+        touch_conversation_of(&mut tx, message_id).await?;
+    }
+    tx.commit().await?;
+    Ok(channel)
 }
 
 /// Where an inbound attachment can be fetched: its channel, workspace and

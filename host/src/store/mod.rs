@@ -12,7 +12,9 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod conversation_state;
 pub mod inbox;
+pub mod invites;
 pub mod writer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -51,6 +51,7 @@ pub async fn apply_batch(db: &Db, batch: &[Normalized]) -> Result<Vec<Applied>, 
         conn: &mut tx,
         threads,
         pending: Vec::new(),
+        changed: Vec::new(),
         results: vec![Applied::Duplicate; batch.len()],
         now,
     };
@@ -60,6 +61,7 @@ pub async fn apply_batch(db: &Db, batch: &[Normalized]) -> Result<Vec<Applied>, 
         }
     }
     writer.flush().await?;
+    rows::mark_changed(writer.conn, &writer.changed, now).await?;
     let results = writer.results;
     tx.commit().await?;
     Ok(results)
@@ -76,6 +78,8 @@ struct Writer<'c> {
     threads: Threads,
     /// New messages not inserted yet.
     pending: Vec<Pending>,
+    /// Conversations whose existing messages changed (edits, reactions...).
+    changed: Vec<String>,
     results: Vec<Applied>,
     now: i64,
 }
@@ -156,6 +160,12 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn changed(&mut self, conversation_id: String) {
+        if !self.changed.contains(&conversation_id) {
+            self.changed.push(conversation_id);
+        }
+    }
+
     /// Inserts the buffered messages and moves their conversations forward.
     async fn flush(&mut self) -> Result<(), sqlx::Error> {
         if self.pending.is_empty() {
@@ -188,18 +198,19 @@ impl Writer<'_> {
         message: &Message,
     ) -> Result<Applied, sqlx::Error> {
         let edited_at = message.timestamp_ms as i64 * 1000;
-        let updated = sqlx::query(
-            "UPDATE messages SET text = $1, attachments = $2, edited_at = $3 WHERE channel_account_id = $4 AND provider_message_id = $5",
+        let updated: Option<String> = sqlx::query_scalar(
+            "UPDATE messages SET text = $1, attachments = $2, edited_at = $3 WHERE channel_account_id = $4 AND provider_message_id = $5
+             RETURNING conversation_id",
         )
         .bind(message.text.as_deref())
         .bind(attachments_json(&message.attachments))
         .bind(edited_at)
         .bind(cx.channel_id)
         .bind(&message.provider_message_id)
-        .execute(&mut *self.conn)
-        .await?
-        .rows_affected();
-        if updated > 0 {
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        if let Some(conversation_id) = updated {
+            self.changed(conversation_id);
             return Ok(Applied::Written);
         }
         self.buffer_message(index, cx, event, message, "in").await?;
@@ -218,12 +229,18 @@ impl Writer<'_> {
         cx: &Context<'_>,
         target: &MessageRef,
     ) -> Result<Applied, sqlx::Error> {
-        sqlx::query("UPDATE messages SET deleted_at = $1 WHERE channel_account_id = $2 AND provider_message_id = $3")
-            .bind(target.timestamp_ms as i64 * 1000)
-            .bind(cx.channel_id)
-            .bind(&target.provider_message_id)
-            .execute(&mut *self.conn)
-            .await?;
+        let deleted: Option<String> = sqlx::query_scalar(
+            "UPDATE messages SET deleted_at = $1 WHERE channel_account_id = $2 AND provider_message_id = $3
+             RETURNING conversation_id",
+        )
+        .bind(target.timestamp_ms as i64 * 1000)
+        .bind(cx.channel_id)
+        .bind(&target.provider_message_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        if let Some(conversation_id) = deleted {
+            self.changed(conversation_id);
+        }
         Ok(Applied::Written)
     }
 
@@ -232,16 +249,17 @@ impl Writer<'_> {
         cx: &Context<'_>,
         reaction: &Reaction,
     ) -> Result<Applied, sqlx::Error> {
-        let current: Option<String> = sqlx::query_scalar(
-            "SELECT reactions FROM messages WHERE channel_account_id = $1 AND provider_message_id = $2",
+        let current: Option<(String, String)> = sqlx::query_as(
+            "SELECT reactions, conversation_id FROM messages WHERE channel_account_id = $1 AND provider_message_id = $2",
         )
         .bind(cx.channel_id)
         .bind(&reaction.provider_message_id)
         .fetch_optional(&mut *self.conn)
         .await?;
-        let Some(current) = current else {
+        let Some((current, conversation_id)) = current else {
             return Ok(Applied::Ignored);
         };
+        self.changed(conversation_id);
         let mut reactions: Vec<serde_json::Value> =
             serde_json::from_str(&current).unwrap_or_default();
         reactions.retain(|existing| {
@@ -276,24 +294,26 @@ impl Writer<'_> {
             DeliveryState::Failed => ("failed", 2),
             DeliveryState::Read => ("read", 3),
         };
-        let updated = sqlx::query(
+        let updated: Option<String> = sqlx::query_scalar(
             "UPDATE messages SET status = $1, error = COALESCE($2, error)
              WHERE channel_account_id = $3 AND provider_message_id = $4 AND direction = 'out'
                AND (CASE status WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
-                                WHEN 'failed' THEN 2 WHEN 'read' THEN 3 ELSE 0 END) < $5",
+                                WHEN 'failed' THEN 2 WHEN 'read' THEN 3 ELSE 0 END) < $5
+             RETURNING conversation_id",
         )
         .bind(state)
         .bind(status.error.as_deref())
         .bind(cx.channel_id)
         .bind(&status.provider_message_id)
         .bind(rank)
-        .execute(&mut *self.conn)
-        .await?
-        .rows_affected();
-        Ok(if updated > 0 {
-            Applied::Written
-        } else {
-            Applied::Ignored
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok(match updated {
+            Some(conversation_id) => {
+                self.changed(conversation_id);
+                Applied::Written
+            }
+            None => Applied::Ignored,
         })
     }
 }

@@ -134,7 +134,8 @@ pub(super) async fn insert_messages(
     Ok(rows.iter().map(|row| inserted.contains(&row.id)).collect())
 }
 
-/// Moves `last_message_at` of these conversations forward to `at`.
+/// New messages arrived at `at` (now): moves `last_message_at` forward and
+/// marks the conversations changed.
 pub(super) async fn touch_conversations(
     conn: &mut AnyConnection,
     conversation_ids: &[String],
@@ -142,8 +143,31 @@ pub(super) async fn touch_conversations(
 ) -> Result<(), sqlx::Error> {
     for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "UPDATE conversations SET last_message_at = $1
-             WHERE id IN ({}) AND COALESCE(last_message_at, 0) < $1",
+            "UPDATE conversations
+             SET last_message_at = CASE WHEN COALESCE(last_message_at, 0) < $1 THEN $1 ELSE last_message_at END,
+                 updated_at = $1
+             WHERE id IN ({})",
+            in_list(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(at);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Something shown in these conversations changed at `at` (an edit, a
+/// reaction, a status): the inbox's live updates pick them up.
+pub(super) async fn mark_changed(
+    conn: &mut AnyConnection,
+    conversation_ids: &[String],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE conversations SET updated_at = $1 WHERE id IN ({}) AND updated_at < $1",
             in_list(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(at);

@@ -269,8 +269,8 @@ impl Threads {
             ThreadKind::Broadcast => "broadcast",
         };
         sqlx::query(
-            "INSERT INTO conversations (id, workspace_id, channel_account_id, contact_id, provider_thread_id, kind, title, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (channel_account_id, provider_thread_id) DO NOTHING",
+            "INSERT INTO conversations (id, workspace_id, channel_account_id, contact_id, provider_thread_id, kind, title, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (channel_account_id, provider_thread_id) DO NOTHING",
         )
         .bind(new_id())
         .bind(cx.workspace_id)
