@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROVIDERS=(telegram instagram vk whatsapp)
+PROVIDERS=(telegram instagram vk whatsapp website)
 TEST_PLUGINS=(chaos)
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then

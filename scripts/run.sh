@@ -30,8 +30,9 @@ workspace_id="$(sed -E 's/.*"workspace_id":"([^"]+)".*/\1/' "$SWITCHBOARD_DATA_D
 base="http://$SWITCHBOARD_LISTEN"
 cat <<MSG
 
-  Switchboard API: $base/api/v1   (health: $base/healthz, metrics: $base/metrics)
-  Log in as $email with the password in $password_file:
+  Open $base/ in a browser and sign in as $email
+  with the password in $password_file.
+  API: $base/api/v1   (health: $base/healthz, metrics: $base/metrics); from a shell:
     curl -s -X POST $base/api/v1/auth/login -H 'content-type: application/json' \\
       -d '{"email":"$email","password":"$password"}'
   Workspace id: $workspace_id

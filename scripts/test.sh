@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build-plugins.sh
+scripts/browser-deps.sh   # Debian's chromium and chromedriver, for tests/browser.rs
 # The fifth provider is built outside the workspace, as a plugin author would.
 examples/webhook-json/build.sh >/dev/null
 examples/webhook-json/build.sh --as-version 0.2.0 >/dev/null  # a second version, for the upgrade tests
@@ -23,7 +24,7 @@ if [[ "${SWITCHBOARD_TEST_EMBEDDED_ONLY:-}" != 1 ]]; then
   echo "=== the end-to-end suite on the distributed deployment (Kafka + PostgreSQL) ==="
   while IFS= read -r line; do export "$line"; done < <(scripts/services.sh)
   cargo test -p switchboard --test e2e_telegram --test e2e_sandbox --test e2e_durability \
-    --test conformance --test e2e_providers --test e2e_plugin_platform --test e2e_replay --test e2e_inbox --test e2e_roles "$@"
+    --test conformance --test e2e_providers --test e2e_plugin_platform --test e2e_replay --test e2e_inbox --test e2e_roles --test e2e_widget "$@"
   echo "=== fault tests of the distributed deployment ==="
   cargo test -p switchboard --test e2e_faults "$@" -- --test-threads=1
 fi

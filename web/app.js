@@ -2,9 +2,15 @@
 // The server answers index.html for every page path; this script draws the
 // page for location.pathname and follows links with history.pushState.
 // The session lives in an HttpOnly cookie: the script never sees the token.
+// Chat and Contacts live in chat.js and contacts.js; they import the shared
+// helpers exported at the end of this file.
+
+import { renderChat, leaveChat } from './chat.js';
+import { renderContacts, renderContact } from './contacts.js';
 
 const API = '/api/v1';
 const HOME = '/settings/channels';
+const START = '/chat';
 const WORKSPACE_KEY = 'switchboard.workspace';
 
 const app = {
@@ -144,6 +150,32 @@ function formatDate(value) {
   return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
 }
 
+const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+
+/** A short "how long ago": just now, 5 min, 3 h, yesterday, Mon, 12 Mar. */
+function relativeTime(value, now = new Date()) {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return '';
+  const secs = (now - date) / 1000;
+  if (secs < 60) return 'just now';
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ago`;
+  if (sameDay(date, now)) return `${Math.floor(secs / 3600)} h ago`;
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (sameDay(date, yesterday)) return 'yesterday';
+  if (secs < 6 * 86400) return date.toLocaleDateString(undefined, { weekday: 'short' });
+  const sameYear = date.getFullYear() === now.getFullYear();
+  return date.toLocaleDateString(undefined, sameYear ? { day: 'numeric', month: 'short' } : { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** A <time> with a relative text and the full date as a tooltip. */
+function timeAgo(value, attrs = {}) {
+  return h('time', { datetime: value, title: formatDate(value), ...attrs }, relativeTime(value));
+}
+
+/** Text only screen readers read. */
+const srOnly = (...text) => h('span', { class: 'visually-hidden' }, ...text);
+
 /** A description list of [term, value] pairs, skipping empty values. */
 function facts(pairs) {
   const rows = pairs.filter(([, value]) => value != null && value !== '');
@@ -178,13 +210,13 @@ function goToLogin() {
 
 /** Where to go after signing in: only a path on this site. */
 function safeNext(raw) {
-  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return HOME;
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return START;
   try {
     const url = new URL(raw, location.origin);
-    if (url.origin !== location.origin || url.pathname === '/login') return HOME;
+    if (url.origin !== location.origin || url.pathname === '/login') return START;
     return url.pathname + url.search + url.hash;
   } catch {
-    return HOME;
+    return START;
   }
 }
 
@@ -227,6 +259,11 @@ async function render() {
   const seq = ++app.seq;
   app.rendered = location.pathname + location.search;
   const path = location.pathname.replace(/\/+$/, '') || '/';
+  // The Chat page sets "chat" itself once it draws (a full-height layout).
+  const section = path.split('/')[1] || 'home';
+  document.body.dataset.page = section === 'chat' ? 'chat-pending' : section;
+  // Chat keeps a live connection and its drawn page between its own paths.
+  if (!/^\/chat(\/|$)/.test(path)) leaveChat();
   if (path === '/login') {
     hideShell();
     renderLogin();
@@ -245,7 +282,11 @@ async function render() {
     drawShell();
   }
   markNav(path);
-  if (path === '/' || path === '/settings') {
+  if (path === '/') {
+    navigate(START, { replace: true });
+    return;
+  }
+  if (path === '/settings') {
     navigate(HOME, { replace: true });
     return;
   }
@@ -255,8 +296,14 @@ async function render() {
       h('p', {}, 'Your account is not a member of any workspace. Ask a workspace owner to add you.'));
     return;
   }
+  if (path === '/chat') return renderChat(seq, null);
+  let match = path.match(/^\/chat\/([^/]+)$/);
+  if (match) return renderChat(seq, decodeURIComponent(match[1]));
+  if (path === '/contacts') return renderContacts(seq);
+  match = path.match(/^\/contacts\/([^/]+)$/);
+  if (match) return renderContact(seq, decodeURIComponent(match[1]));
   if (path === HOME) return renderProviders(seq);
-  const match = path.match(/^\/settings\/channels\/([^/]+)$/);
+  match = path.match(/^\/settings\/channels\/([^/]+)$/);
   if (match) return renderProvider(seq, decodeURIComponent(match[1]));
   renderNotFound();
 }
@@ -271,7 +318,7 @@ function renderNotFound() {
   setTitle('Not found');
   setMain(h('h1', {}, 'Page not found'),
     h('p', {}, 'There is no page at this address (yet).'),
-    h('p', {}, h('a', { href: HOME }, 'Go to Channels')));
+    h('p', {}, h('a', { href: START }, 'Go to Chat')));
 }
 
 // ---------------------------------------------------------------- shell
@@ -316,9 +363,12 @@ function drawShell() {
     navigate('/login');
   })));
   fill(top, h('div', { class: 'topbar-inner' },
-    h('a', { class: 'brand', href: HOME }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), 'Switchboard'),
+    h('a', { class: 'brand', href: START }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), 'Switchboard'),
     h('nav', { class: 'nav', 'aria-label': 'Main' },
-      h('ul', {}, h('li', {}, h('a', { href: HOME, 'data-section': HOME }, 'Channels')))),
+      h('ul', {},
+        h('li', {}, h('a', { href: START, 'data-section': START }, 'Chat')),
+        h('li', {}, h('a', { href: '/contacts', 'data-section': '/contacts' }, 'Contacts')),
+        h('li', {}, h('a', { href: HOME, 'data-section': HOME }, 'Channels')))),
     h('div', { class: 'account' },
       control,
       list.length ? app.roleLabel : null,
@@ -387,6 +437,10 @@ function renderLogin() {
 const providerName = (plugin) => plugin.display_name || plugin.name || plugin.id;
 const providerHref = (id) => `${HOME}/${enc(id)}`;
 const BADGES = { telegram: 'TG', whatsapp: 'WA', instagram: 'IG', vk: 'VK' };
+const PROVIDER_NAMES = { telegram: 'Telegram', whatsapp: 'WhatsApp', instagram: 'Instagram', vk: 'VK', website: 'Website chat' };
+
+/** A provider's name from its id alone (conversations and contacts carry only the id). */
+const providerLabel = (id) => PROVIDER_NAMES[id] || (id ? id.charAt(0).toUpperCase() + id.slice(1) : 'Unknown');
 
 function badge(plugin, large = false) {
   const known = BADGES[plugin.id] ? plugin.id : 'other';
@@ -752,7 +806,11 @@ function channelCard(plugin, channel, { onRemoved }) {
   const config = Object.entries(channel.config || {}).filter(([, v]) => v !== '' && v != null)
     .map(([k, v]) => [labels[k] || k, String(v)]);
 
-  const urlInput = h('input', { id: `${id}-webhook`, type: 'text', readonly: true, value: channel.webhook_url || '', class: 'mono', spellcheck: 'false' });
+  // The website widget's channel is embedded with a script tag; every other
+  // channel is reached at its webhook URL.
+  const copyValue = channel.embed || channel.webhook_url || '';
+  const copyLabel = channel.embed ? 'Paste this tag into your site' : 'Webhook URL';
+  const urlInput = h('input', { id: `${id}-webhook`, type: 'text', readonly: true, value: copyValue, class: 'mono', spellcheck: 'false' });
   const copied = h('span', { class: 'copied', role: 'status' });
   const copy = h('button', { type: 'button', class: 'button small' }, 'Copy');
   copy.addEventListener('click', safe(async () => {
@@ -810,8 +868,8 @@ function channelCard(plugin, channel, { onRemoved }) {
       ...config,
     ]),
     channel.last_error ? h('p', { class: 'last-error' }, h('strong', {}, 'Last error: '), channel.last_error) : null,
-    channel.webhook_url ? h('div', { class: 'field webhook' },
-      h('label', { for: `${id}-webhook` }, 'Webhook URL'),
+    copyValue ? h('div', { class: 'field webhook' },
+      h('label', { for: `${id}-webhook` }, copyLabel),
       h('div', { class: 'copy-row' }, urlInput, copy),
       copied) : null,
     actions.length ? h('div', { class: 'actions' }, actions) : null,
@@ -840,5 +898,10 @@ function healthView(answer, channel) {
 }
 
 // ---------------------------------------------------------------- start
+
+export {
+  app, api, ApiError, enc, wsPath, h, fill, alertBox, statusBox, loading, showError, busy, safe,
+  setTitle, setMain, formatDate, relativeTime, timeAgo, srOnly, facts, badge, providerLabel, navigate,
+};
 
 render().catch((error) => console.error(error));

@@ -250,7 +250,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             ids.join(", ")
         }
     );
-    axum::serve(listener, router)
+    // The peer address is what the widget's rate limits key on.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("switchboard stopped");

@@ -24,12 +24,24 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../web/app.js"),
     ),
     (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/chat.js"),
+    ),
+    (
+        "contacts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/contacts.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../web/style.css"),
     ),
 ];
 const INDEX: &[u8] = include_bytes!("../../web/index.html");
+/// The website chat widget, loaded by other sites (see `api::widget`).
+const WIDGET: &[u8] = include_bytes!("../../web/widget.js");
 
 /// Where the files come from.
 #[derive(Clone)]
@@ -73,6 +85,7 @@ pub fn router(assets: WebAssets) -> Router {
         .route("/settings", page.clone())
         .route("/settings/{*rest}", page)
         .route("/assets/{file}", get(asset))
+        .route("/widget.js", get(widget_script))
         .with_state(assets)
 }
 
@@ -91,6 +104,14 @@ async fn asset(State(assets): State<WebAssets>, Path(file): Path<String>) -> Res
         }
         None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
     }
+}
+
+async fn widget_script(State(assets): State<WebAssets>) -> Response {
+    respond(
+        assets.read("widget.js", WIDGET),
+        "text/javascript; charset=utf-8",
+        "public, max-age=300",
+    )
 }
 
 /// The headers every UI response carries: scripts and styles only from this

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod browser;
 pub mod canary;
 pub mod cluster;
 pub mod deployment;
@@ -229,6 +230,24 @@ impl Env {
             .as_str()
             .map(str::to_string);
         channel_from(created, secret)
+    }
+
+    /// Connects a website widget channel with `config`; returns the created
+    /// channel and its embed tag.
+    pub async fn connect_website(&self, config: Value) -> (Value, String) {
+        let created = self
+            .api
+            .create_channel(
+                self.ws(),
+                &json!({"provider": "website", "name": "Shop chat", "config": config}),
+            )
+            .await
+            .expect(201, "connect the website widget");
+        let embed = created["embed"]
+            .as_str()
+            .expect("a website channel has an embed tag")
+            .to_string();
+        (created, embed)
     }
 
     /// Connects a chaos channel (no outbound calls at connect).

@@ -28,7 +28,16 @@ pub struct CreateChannel {
 }
 
 fn view(state: &AppState, account: &ChannelAccount) -> Value {
+    // The website widget's channel: the tag to paste into the site.
+    let embed = (account.provider == super::widget::PROVIDER).then(|| {
+        format!(
+            r#"<script src="{}/widget.js" data-channel="{}" async></script>"#,
+            state.public_url.trim_end_matches('/'),
+            account.channel_key
+        )
+    });
     json!({
+        "embed": embed,
         "id": account.id,
         "provider": account.provider,
         "name": account.name,

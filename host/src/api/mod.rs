@@ -13,7 +13,9 @@ pub mod inbox;
 pub mod members;
 pub mod oauth;
 pub mod plugins;
+pub mod rate_limit;
 pub mod webhooks;
+pub mod widget;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .with_state(state)
+        .with_state(state.clone())
+        .nest("/widget", widget::router(state))
         .merge(crate::web::router(crate::web::WebAssets::from_env()))
 }

@@ -129,16 +129,27 @@ pub async fn per_account(
     Path((provider, channel_key)): Path<(String, String)>,
     Webhook(request): Webhook,
 ) -> Result<Response, AppError> {
-    let arrival = Arrival::new(&state, provider, request)?;
+    for_channel_key(&state, provider, channel_key, request).await
+}
+
+/// A request for one per-account channel, however it arrived (a provider's
+/// webhook, or the website widget's endpoint speaking for a visitor).
+pub(super) async fn for_channel_key(
+    state: &AppState,
+    provider: String,
+    channel_key: String,
+    request: IncomingRequest,
+) -> Result<Response, AppError> {
+    let arrival = Arrival::new(state, provider, request)?;
     if arrival.plugin.manifest.routing != RoutingMode::PerAccount {
         return Err(AppError::NotFound("webhook URL"));
     }
     let key = ChannelKey::Url(arrival.provider.clone(), channel_key);
-    let Some(resolved) = resolve(&state, key).await? else {
+    let Some(resolved) = resolve(state, key).await? else {
         refused(&arrival.provider, "unknown_channel");
         return Err(AppError::NotFound("channel"));
     };
-    admit(&state, &arrival, vec![resolved]).await
+    admit(state, &arrival, vec![resolved]).await
 }
 
 /// `POST|GET /webhooks/{provider}`: one URL for the whole host; the plugin

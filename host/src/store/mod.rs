@@ -15,6 +15,7 @@ pub mod channels;
 pub mod conversation_state;
 pub mod inbox;
 pub mod invites;
+pub mod widget;
 pub mod writer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

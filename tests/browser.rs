@@ -1,0 +1,279 @@
+//! The product in a real browser: headless Chromium (Debian's package)
+//! driven through chromedriver against a real server and a fake Telegram
+//! Bot API. Screenshots of every page land in `target/browser-artifacts/`.
+
+mod support;
+
+use std::time::Duration;
+
+use support::browser::{Browser, UI_TIMEOUT};
+use support::fake_telegram::updates;
+use support::{eventually, Env, BOT_TOKEN, EMAIL, PASSWORD};
+
+async fn sign_in(browser: &Browser, env: &Env, next: &str) {
+    browser
+        .goto(&format!("{}/login?next={next}", env.server.base_url()))
+        .await;
+    let email = browser.wait_for("#login-email").await;
+    browser.type_into(&email, EMAIL).await;
+    let password = browser.wait_for("#login-password").await;
+    browser.type_into(&password, PASSWORD).await;
+    let submit = browser.wait_for("form button[type=submit]").await;
+    browser.click(&submit).await;
+    browser.wait_gone("#login-email").await;
+}
+
+/// Opens the conversation the list shows with `preview`, waits for the
+/// customer's `said`, answers `answer` and waits until it shows as sent.
+async fn answer_in_chat(browser: &Browser, preview: &str, said: &str, answer: &str) {
+    let conversation = browser
+        .wait_for_text("#conversation-list a.conversation", preview)
+        .await;
+    browser.click(&conversation).await;
+    browser.wait_for_text("#thread .message-text", said).await;
+    let reply = browser.wait_for("#reply-text").await;
+    browser.type_into(&reply, answer).await;
+    let send = browser.wait_for("#reply-send").await;
+    browser.click(&send).await;
+    browser
+        .wait_for_text("#thread .message[data-status=sent]", answer)
+        .await;
+}
+
+/// Log in, connect a Telegram channel through its settings page, see a
+/// customer's webhook appear in Chat without a reload, answer it, and see
+/// the answer reach the provider and show as sent; then the same pages at
+/// phone width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_connects_telegram_and_answers_in_chat() {
+    let env = Env::start().await;
+    let browser = Browser::start(1280, 900).await;
+    let base = env.server.base_url().to_string();
+
+    browser.goto(&format!("{base}/login")).await;
+    browser.wait_for("#login-email").await;
+    browser.screenshot("01-login-1280").await;
+    sign_in(&browser, &env, "/settings/channels/telegram").await;
+
+    // Settings -> Channels -> Telegram: the form drawn from the manifest.
+    let name = browser.wait_for("#connect-telegram-name").await;
+    browser.type_into(&name, "Support bot").await;
+    let token = browser.wait_for("#connect-telegram-bot_token").await;
+    assert_eq!(
+        browser.attribute(&token, "type").await.as_deref(),
+        Some("password"),
+        "secret fields are password inputs"
+    );
+    browser.type_into(&token, BOT_TOKEN).await;
+    let advanced = browser.wait_for("details.advanced summary").await;
+    browser.click(&advanced).await;
+    let api_base = browser.wait_for("#connect-telegram-api_base").await;
+    browser.type_into(&api_base, &env.fake.api_base()).await;
+    let connect = browser
+        .wait_for_text("form button[type=submit]", "Connect")
+        .await;
+    browser.click(&connect).await;
+    browser
+        .wait_for_text("body", "Connected “Support bot”")
+        .await;
+    browser.screenshot("02-settings-telegram-connected").await;
+    let set_webhook = env.fake.calls("setWebhook");
+    assert_eq!(set_webhook.len(), 1, "connect registered the webhook");
+    let secret = set_webhook[0].body["secret_token"]
+        .as_str()
+        .expect("a secret token")
+        .to_string();
+    let webhook_url = set_webhook[0].body["url"]
+        .as_str()
+        .expect("the webhook URL")
+        .to_string();
+    let token_field = browser.wait_for("#connect-telegram-bot_token").await;
+    assert_eq!(
+        browser.property(&token_field, "value").await,
+        "",
+        "the secret is not shown again"
+    );
+
+    // Chat: a webhook appears without a reload.
+    browser.goto(&format!("{base}/chat")).await;
+    browser.wait_for("#conversation-search").await;
+    env.hooks
+        .telegram(
+            &webhook_url,
+            Some(&secret),
+            &updates::private_text(1, 700_001, 10, "Olga", "Where is my order?"),
+        )
+        .await
+        .expect(200, "the customer's webhook");
+    // It is answered; the reply reaches the provider and shows as sent.
+    answer_in_chat(&browser, "Olga", "Where is my order?", "It ships today.").await;
+    let sent = env.fake.calls("sendMessage");
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].body["text"], "It ships today.");
+    browser.screenshot("03-chat-thread-1280").await;
+
+    // Contacts: the customer with their Telegram identity.
+    browser.goto(&format!("{base}/contacts")).await;
+    browser
+        .wait_for_text("#contact-list a.contact", "Olga")
+        .await;
+    browser.screenshot("04-contacts-1280").await;
+
+    // The same pages at phone width: readable, nothing scrolls sideways.
+    browser.set_size(390, 844).await;
+    for (page, shot) in [
+        ("/chat", "05-chat-390"),
+        ("/contacts", "06-contacts-390"),
+        ("/settings/channels/telegram", "07-settings-telegram-390"),
+    ] {
+        browser.goto(&format!("{base}{page}")).await;
+        browser.wait_for("main h1").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        browser.screenshot(shot).await;
+        assert_eq!(
+            browser.horizontal_overflow().await,
+            0,
+            "{page} scrolls sideways at 390 px"
+        );
+    }
+}
+
+/// Turning a provider off hides its connect flow and its webhooks are
+/// refused; turning it on again brings both back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_turned_off_hides_its_settings_and_refuses_webhooks() {
+    let env = Env::start().await;
+    let channel = env.connect_telegram("Support bot").await;
+    let browser = Browser::start(1280, 900).await;
+    sign_in(&browser, &env, "/settings/channels/telegram").await;
+    browser.wait_for("#connect-title").await;
+
+    let toggle = browser.wait_for("#enabled-telegram").await;
+    browser.click(&toggle).await;
+    browser.wait_gone("#connect-title").await;
+    browser.wait_for_text("body", "webhooks are refused").await;
+    browser.screenshot("08-settings-telegram-off").await;
+    let update = updates::private_text(2, 700_002, 11, "Boris", "hello?");
+    eventually("the webhook to be refused", UI_TIMEOUT, || async {
+        let resp = env
+            .hooks
+            .telegram(&channel.webhook_url, Some(channel.secret()), &update)
+            .await;
+        if resp.status.as_u16() == 403 {
+            Ok(())
+        } else {
+            Err(format!("{} {}", resp.status, resp.body))
+        }
+    })
+    .await;
+
+    let toggle = browser.wait_for("#enabled-telegram").await;
+    browser.click(&toggle).await;
+    browser.wait_for("#connect-title").await;
+    eventually("webhooks to be accepted again", UI_TIMEOUT, || async {
+        let resp = env
+            .hooks
+            .telegram(&channel.webhook_url, Some(channel.secret()), &update)
+            .await;
+        if resp.status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("{} {}", resp.status, resp.body))
+        }
+    })
+    .await;
+}
+
+/// A page on another site that embeds the widget with one script tag.
+async fn shop_page(widget_tag: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let page = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Shop</title></head>\
+         <body><h1>The shop</h1><p>Our products.</p>{widget_tag}</body></html>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{address}/"), server)
+}
+
+/// A visitor on another site writes through the widget; the message lands
+/// in the operator's Chat without a reload; the operator's answer appears in
+/// the widget; after a reload the visitor still has the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_visitor_and_an_operator_talk() {
+    let env = Env::start().await;
+    let (created, embed) = env
+        .connect_website(serde_json::json!({"greeting": "Hello! How can we help?"}))
+        .await;
+    let (shop, _server) = shop_page(embed).await;
+
+    let operator = Browser::start(1280, 900).await;
+    sign_in(&operator, &env, "/chat").await;
+    operator.wait_for("#conversation-search").await;
+
+    let visitor = Browser::start(390, 844).await;
+    visitor.goto(&shop).await;
+    let bubble = visitor
+        .wait_in_shadow("#switchboard-widget", "button.bubble", "")
+        .await;
+    visitor.click(&bubble).await;
+    visitor
+        .wait_in_shadow("#switchboard-widget", ".greeting", "How can we help?")
+        .await;
+    let text = visitor
+        .wait_in_shadow("#switchboard-widget", "textarea", "")
+        .await;
+    visitor
+        .type_into(&text, "Is the blue jacket in stock?")
+        .await;
+    let send = visitor
+        .wait_in_shadow("#switchboard-widget", "form button", "Send")
+        .await;
+    visitor.click(&send).await;
+    visitor
+        .wait_in_shadow("#switchboard-widget", ".msg.in", "blue jacket")
+        .await;
+    visitor.screenshot("09-widget-visitor-390").await;
+
+    // The operator sees it arrive and answers.
+    answer_in_chat(
+        &operator,
+        "Is the blue jacket in stock?",
+        "Is the blue jacket in stock?",
+        "Yes, in every size.",
+    )
+    .await;
+    operator
+        .screenshot("10-chat-widget-conversation-1280")
+        .await;
+
+    // The answer appears in the widget without a reload.
+    visitor
+        .wait_in_shadow("#switchboard-widget", ".msg.out", "Yes, in every size.")
+        .await;
+    visitor.screenshot("11-widget-answered-390").await;
+
+    // After a reload the visitor is the same visitor.
+    visitor.goto(&shop).await;
+    let bubble = visitor
+        .wait_in_shadow("#switchboard-widget", "button.bubble", "")
+        .await;
+    visitor.click(&bubble).await;
+    visitor
+        .wait_in_shadow("#switchboard-widget", ".msg.out", "Yes, in every size.")
+        .await;
+    visitor
+        .wait_in_shadow("#switchboard-widget", ".msg.in", "blue jacket")
+        .await;
+    let conversations = env.conversations_of(created["id"].as_str().unwrap()).await;
+    assert_eq!(conversations.len(), 1, "one visitor, one conversation");
+}
