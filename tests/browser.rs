@@ -277,3 +277,63 @@ async fn a_widget_visitor_and_an_operator_talk() {
     let conversations = env.conversations_of(created["id"].as_str().unwrap()).await;
     assert_eq!(conversations.len(), 1, "one visitor, one conversation");
 }
+
+/// The owner invites an agent from Settings -> Members; the agent opens the
+/// link in their own browser, chooses a password and lands in Chat, without
+/// the owner's controls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_invites_an_agent_who_joins() {
+    let env = Env::start().await;
+    let owner = Browser::start(1280, 900).await;
+    sign_in(&owner, &env, "/settings/members").await;
+    let email = owner.wait_for("#invite-email").await;
+    owner.type_into(&email, "agent@example.test").await;
+    let send = owner.wait_for("#invite-send").await;
+    owner.click(&send).await;
+    let link = owner.wait_for("#invite-link").await;
+    let url = owner
+        .property(&link, "value")
+        .await
+        .as_str()
+        .expect("the invitation link")
+        .to_string();
+    assert!(url.contains("/invite/"), "{url}");
+    owner.screenshot("12-members-invited-1280").await;
+
+    let agent = Browser::start(390, 844).await;
+    agent.goto(&url).await;
+    let password = agent.wait_for("#accept-password").await;
+    agent.type_into(&password, "agent password 1").await;
+    if let Some(confirm) = agent.find("#accept-confirm").await {
+        agent.type_into(&confirm, "agent password 1").await;
+    }
+    agent.screenshot("13-invitation-390").await;
+    let submit = agent.wait_for("#accept-submit").await;
+    agent.click(&submit).await;
+    agent.wait_for("#conversation-search").await;
+    agent.screenshot("14-agent-chat-390").await;
+
+    // An agent reads and replies, but cannot change channels.
+    agent
+        .goto(&format!(
+            "{}/settings/channels/telegram",
+            env.server.base_url()
+        ))
+        .await;
+    agent.wait_for("main h1").await;
+    agent.wait_gone("#enabled-telegram").await;
+    agent.wait_gone("#connect-title").await;
+    let members = env
+        .api
+        .get(&format!("/api/v1/workspaces/{}/members", env.ws()))
+        .await
+        .expect(200, "members");
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["email"] == "agent@example.test" && m["role"] == "agent"),
+        "{members}"
+    );
+}

@@ -2,14 +2,17 @@
 // The server answers index.html for every page path; this script draws the
 // page for location.pathname and follows links with history.pushState.
 // The session lives in an HttpOnly cookie: the script never sees the token.
-// Chat and Contacts live in chat.js and contacts.js; they import the shared
-// helpers exported at the end of this file.
+// Chat and Contacts live in chat.js and contacts.js, Settings -> Members and
+// the invitation page in members.js; they import the shared helpers exported
+// at the end of this file.
 
 import { renderChat, leaveChat } from './chat.js';
 import { renderContacts, renderContact } from './contacts.js';
+import { renderMembers, renderAccept } from './members.js';
 
 const API = '/api/v1';
 const HOME = '/settings/channels';
+const MEMBERS = '/settings/members';
 const START = '/chat';
 const WORKSPACE_KEY = 'switchboard.workspace';
 
@@ -20,6 +23,7 @@ const app = {
   focusHeading: false,
   rendered: null,    // pathname + search of the page drawn last
   roleLabel: null,   // the header's role pill, updated on workspace change
+  membersLink: null, // the header's Members item, shown to admins and owners
 };
 
 // ---------------------------------------------------------------- API
@@ -269,6 +273,15 @@ async function render() {
     renderLogin();
     return;
   }
+  // Accepting an invitation works signed out: no /me, no shell. Whoever is
+  // signed in here is looked up again on the next page.
+  const invite = path.match(/^\/invite\/([^/]+)$/);
+  if (invite) {
+    app.me = null;
+    hideShell();
+    renderAccept(decodeURIComponent(invite[1]));
+    return;
+  }
   if (!app.me) {
     setMain(loading('Loading…'));
     try {
@@ -303,6 +316,7 @@ async function render() {
   match = path.match(/^\/contacts\/([^/]+)$/);
   if (match) return renderContact(seq, decodeURIComponent(match[1]));
   if (path === HOME) return renderProviders(seq);
+  if (path === MEMBERS) return renderMembers(seq);
   match = path.match(/^\/settings\/channels\/([^/]+)$/);
   if (match) return renderProvider(seq, decodeURIComponent(match[1]));
   renderNotFound();
@@ -342,12 +356,15 @@ function drawShell() {
       app.workspaceId = select.value;
       storeWorkspace(select.value);
       app.roleLabel.textContent = ROLE_NAMES[workspace()?.role] || workspace()?.role || '';
+      app.membersLink.hidden = !canAdmin();
       render().catch((error) => console.error(error));
     });
     control = h('div', { class: 'workspace' }, h('label', { for: 'workspace-select' }, 'Workspace'), select);
   } else if (list.length === 1) {
     control = h('div', { class: 'workspace' }, h('span', { class: 'muted' }, 'Workspace'), h('strong', {}, list[0].name));
   }
+  // Members is for admins and owners; the role can differ per workspace.
+  app.membersLink = h('li', { hidden: !canAdmin() }, h('a', { href: MEMBERS, 'data-section': MEMBERS }, 'Members'));
   app.roleLabel = h('span', { class: 'pill pill-role', title: 'Your role in this workspace' },
     ROLE_NAMES[workspace()?.role] || workspace()?.role || '');
   const alert = h('p', { class: 'alert shell-alert', role: 'alert' });
@@ -368,7 +385,8 @@ function drawShell() {
       h('ul', {},
         h('li', {}, h('a', { href: START, 'data-section': START }, 'Chat')),
         h('li', {}, h('a', { href: '/contacts', 'data-section': '/contacts' }, 'Contacts')),
-        h('li', {}, h('a', { href: HOME, 'data-section': HOME }, 'Channels')))),
+        h('li', {}, h('a', { href: HOME, 'data-section': HOME }, 'Channels')),
+        app.membersLink)),
     h('div', { class: 'account' },
       control,
       list.length ? app.roleLabel : null,
@@ -897,11 +915,34 @@ function healthView(answer, channel) {
     elsewhere ? h('p', { class: 'note note-off' }, 'The provider delivers to a different URL than this channel’s webhook URL.') : null);
 }
 
+/**
+ * Loads a page section's data: on failure the section stops showing as busy
+ * and `alert` says why. Null when it failed or the user has moved on to
+ * another page (`seq` is no longer the current render).
+ */
+async function loadSection(seq, body, alert, request) {
+  let data;
+  try {
+    data = await request();
+  } catch (error) {
+    if (seq !== app.seq) return null;
+    fill(body);
+    body.removeAttribute('aria-busy');
+    showError(alert, error);
+    return null;
+  }
+  if (seq !== app.seq) return null;
+  body.removeAttribute('aria-busy');
+  return data;
+}
+
 // ---------------------------------------------------------------- start
 
 export {
+  loadSection,
   app, api, ApiError, enc, wsPath, h, fill, alertBox, statusBox, loading, showError, busy, safe,
   setTitle, setMain, formatDate, relativeTime, timeAgo, srOnly, facts, badge, providerLabel, navigate,
+  workspace, canAdmin, storeWorkspace, ROLE_NAMES,
 };
 
 render().catch((error) => console.error(error));

@@ -8,6 +8,17 @@ import {
   setTitle, setMain, formatDate, relativeTime, timeAgo, srOnly, badge, providerLabel,
 } from './app.js';
 
+/** `url` when it resolves to this server (a path such as `/\\evil.com` does not), else null. */
+function sameOriginPath(url) {
+  if (!url) return null;
+  try {
+    const resolved = new URL(url, location.origin);
+    return resolved.origin === location.origin ? resolved.pathname + resolved.search : null;
+  } catch {
+    return null;
+  }
+}
+
 const FILTERS = [['open', 'Open'], ['resolved', 'Resolved'], ['all', 'All']];
 const DEFAULT_FILTER = 'open';
 const PAGE_SIZE = 200;
@@ -764,9 +775,7 @@ function createChatView() {
       const list = message.attachments || [];
       if (!list.length) return null;
       return h('div', { class: 'attachments' }, list.map((attachment, index) => {
-        const url = attachment.url && attachment.url.startsWith('/') && !attachment.url.startsWith('//')
-          ? attachment.url
-          : `/api/v1/messages/${enc(message.id)}/attachments/${index}`;
+        const url = sameOriginPath(attachment.url) || `/api/v1/messages/${enc(message.id)}/attachments/${index}`;
         const kind = KIND_NAMES[attachment.kind] || 'File';
         const name = attachment.file_name || kind;
         const size = formatSize(attachment.size_bytes ?? attachment.size);

@@ -3,7 +3,7 @@
 
 import {
   app, api, enc, wsPath, h, fill, alertBox, loading, showError,
-  setTitle, setMain, formatDate, timeAgo, srOnly, facts, badge, providerLabel,
+  setTitle, setMain, formatDate, timeAgo, srOnly, facts, badge, providerLabel, loadSection,
 } from './app.js';
 
 /** The server's largest page: the filter works on what is loaded. */
@@ -54,18 +54,8 @@ export async function renderContacts(seq) {
     h('div', { class: 'field contact-filter' }, h('label', { for: 'contact-filter' }, 'Filter contacts'), input),
     count, alert, body);
 
-  let contacts;
-  try {
-    contacts = await api('GET', wsPath(`/contacts?limit=${LIMIT}`));
-  } catch (error) {
-    if (seq !== app.seq) return;
-    fill(body);
-    body.removeAttribute('aria-busy');
-    showError(alert, error);
-    return;
-  }
-  if (seq !== app.seq) return;
-  body.removeAttribute('aria-busy');
+  const contacts = await loadSection(seq, body, alert, () => api('GET', wsPath(`/contacts?limit=${LIMIT}`)));
+  if (!contacts) return;
   if (!contacts.length) {
     fill(body, h('p', { class: 'muted' }, 'No contacts yet. They appear when someone writes to a connected channel.'));
     input.disabled = true;

@@ -167,6 +167,8 @@
 
   function hide() {
     panel.hidden = true;
+    // Replies are fetched again when the panel opens; no stream while closed.
+    if (events) { events.close(); events = null; }
     bubble.setAttribute('aria-expanded', 'false');
     bubble.focus();
   }
@@ -185,8 +187,10 @@
     if (message.length > MAX_TEXT) { error.textContent = `Messages are at most ${MAX_TEXT} characters.`; return; }
     error.textContent = '';
     send.disabled = true;
-    // The same message id on a retry of the same message: the inbox stores it once.
-    const body = JSON.stringify({ visitor_id: visitor, message_id: randomId(12), text: message, page: location.href.slice(0, 500), sent_at_ms: Date.now() });
+    // A fresh id per message: a delivery the network repeats is stored once.
+    // The page is sent without its query and fragment, which may hold tokens.
+    const page = (location.origin + location.pathname).slice(0, 500);
+    const body = JSON.stringify({ visitor_id: visitor, message_id: randomId(12), text: message, page, sent_at_ms: Date.now() });
     render([...shown, { direction: 'in', text: message, sending: true }]);
     try {
       // text/plain keeps this a simple cross-origin request (no preflight).

@@ -283,6 +283,14 @@ fn spawn_housekeeping(db: Db, bus_retention: Option<Duration>) {
     });
 }
 
+/// Set once the process is shutting down: long-lived responses (the event
+/// streams) end so the graceful shutdown does not wait on them.
+pub static SHUTTING_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn shutting_down() -> bool {
+    SHUTTING_DOWN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -301,5 +309,6 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+    SHUTTING_DOWN.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down");
 }

@@ -34,6 +34,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../web/contacts.js"),
     ),
     (
+        "members.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/members.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../web/style.css"),
@@ -83,7 +88,8 @@ pub fn router(assets: WebAssets) -> Router {
         .route("/contacts", page.clone())
         .route("/contacts/{*rest}", page.clone())
         .route("/settings", page.clone())
-        .route("/settings/{*rest}", page)
+        .route("/settings/{*rest}", page.clone())
+        .route("/invite/{token}", page)
         .route("/assets/{file}", get(asset))
         .route("/widget.js", get(widget_script))
         .with_state(assets)

@@ -4,14 +4,20 @@
 //! Every process that serves the API can answer, whichever process wrote
 //! the change: the stream polls the workspace's conversations by
 //! `updated_at` (indexed), which every writer and the outbound worker move
-//! forward. It sends `ready` first (a client that reconnects reloads what it
-//! shows), then `changes` with the conversations that changed. Writes can
-//! commit slightly out of stamp order, so each poll looks back a little and
-//! skips what it already sent.
+//! forward on each change (see `store::writer::rows::mark_changed`). It
+//! sends `ready` first (a client that reconnects reloads what it shows),
+//! then `changes` with the conversations that changed. Writes can commit
+//! slightly out of stamp order, so each poll looks back a little and skips
+//! what it already sent; it pages through the window, and if a window holds
+//! more than it will page through it sends `ready` again instead.
+//!
+//! A stream ends after [`MAX_LIFETIME`] (the browser's EventSource
+//! reconnects, with its session checked again), when the user leaves the
+//! workspace, and when the process shuts down.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -22,15 +28,18 @@ use super::auth::User;
 use super::error::ApiResult;
 use super::AppState;
 use crate::store::accounts::{self, Role};
-use crate::store::conversation_state::{changes_since, Change};
+use crate::store::conversation_state::{changes_after, Change};
 use crate::store::now_micros;
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
 /// How far behind the newest change seen each poll looks again.
 const LOOKBACK_MICROS: i64 = 5_000_000;
-const MAX_CHANGES_PER_POLL: i64 = 500;
+const PAGE: i64 = 500;
+/// Pages one poll reads before it gives up and tells the client to reload.
+const MAX_PAGES_PER_POLL: usize = 10;
 /// Polls between checks that the user is still a member.
 const POLLS_PER_MEMBERSHIP_CHECK: u32 = 60;
+pub const MAX_LIFETIME: Duration = Duration::from_secs(600);
 
 pub async fn stream(
     State(state): State<AppState>,
@@ -45,7 +54,7 @@ pub async fn stream(
         cursor: now_micros(),
         sent: HashMap::new(),
         polls: 0,
-        started: false,
+        started: None,
     };
     let events = stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
@@ -63,49 +72,77 @@ struct Feed {
     /// What was sent within the lookback window, to send each change once.
     sent: HashMap<String, i64>,
     polls: u32,
-    started: bool,
+    started: Option<Instant>,
+}
+
+/// What one poll found.
+enum Found {
+    Changes(Vec<Change>),
+    /// More than a poll pages through: the client should reload everything.
+    TooMany,
 }
 
 impl Feed {
-    /// The next event, or None to end the stream (membership revoked).
+    /// The next event, or None to end the stream.
     async fn next(&mut self) -> Option<Event> {
-        if !self.started {
-            self.started = true;
-            return Some(Event::default().event("ready").data("{}"));
-        }
+        let Some(started) = self.started else {
+            self.started = Some(Instant::now());
+            return Some(ready());
+        };
         loop {
             tokio::time::sleep(POLL_EVERY).await;
+            if crate::app::shutting_down() || started.elapsed() > MAX_LIFETIME {
+                return None;
+            }
             self.polls += 1;
             if self.polls.is_multiple_of(POLLS_PER_MEMBERSHIP_CHECK) && !self.still_member().await {
                 return None;
             }
-            let changes = match changes_since(
-                &self.state.db,
-                &self.workspace_id,
-                self.cursor - LOOKBACK_MICROS,
-                MAX_CHANGES_PER_POLL,
-            )
-            .await
-            {
-                Ok(changes) => changes,
-                Err(error) => {
-                    tracing::warn!(%error, "inbox events: reading changes failed; retrying");
-                    continue;
+            match self.poll().await {
+                Ok(Found::TooMany) => return Some(ready()),
+                Ok(Found::Changes(fresh)) if !fresh.is_empty() => {
+                    let data = json!({ "conversations": fresh.iter().map(|change| json!({
+                        "id": change.conversation_id,
+                        "updated_at": crate::store::rfc3339(change.updated_at),
+                    })).collect::<Vec<_>>() });
+                    return Some(Event::default().event("changes").data(data.to_string()));
                 }
-            };
-            let fresh = self.fresh(changes);
-            if !fresh.is_empty() {
-                let data = json!({ "conversations": fresh.iter().map(|change| json!({
-                    "id": change.conversation_id,
-                    "updated_at": crate::store::rfc3339(change.updated_at),
-                })).collect::<Vec<_>>() });
-                return Some(Event::default().event("changes").data(data.to_string()));
+                Ok(Found::Changes(_)) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "inbox events: reading changes failed; retrying")
+                }
             }
         }
     }
 
+    /// Pages through the lookback window; keeps what was not sent yet.
+    async fn poll(&mut self) -> anyhow::Result<Found> {
+        let mut after = (self.cursor - LOOKBACK_MICROS, String::new());
+        let mut fresh = Vec::new();
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let page = changes_after(
+                &self.state.db,
+                &self.workspace_id,
+                (after.0, &after.1),
+                PAGE,
+            )
+            .await?;
+            let full = page.len() as i64 == PAGE;
+            if let Some(last) = page.last() {
+                after = (last.updated_at, last.conversation_id.clone());
+            }
+            fresh.extend(self.unsent(page));
+            if !full {
+                return Ok(Found::Changes(fresh));
+            }
+        }
+        // Everything up to here counts as told: the client reloads.
+        self.cursor = self.cursor.max(after.0);
+        Ok(Found::TooMany)
+    }
+
     /// Keeps the changes not sent yet, and moves the window forward.
-    fn fresh(&mut self, changes: Vec<Change>) -> Vec<Change> {
+    fn unsent(&mut self, changes: Vec<Change>) -> Vec<Change> {
         let fresh: Vec<Change> = changes
             .into_iter()
             .filter(|change| self.sent.get(&change.conversation_id) != Some(&change.updated_at))
@@ -127,4 +164,8 @@ impl Feed {
             Ok(None)
         )
     }
+}
+
+fn ready() -> Event {
+    Event::default().event("ready").data("{}")
 }

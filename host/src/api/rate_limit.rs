@@ -42,6 +42,11 @@ impl RateLimiter {
             buckets.retain(|_, bucket| {
                 bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second < burst
             });
+            // Under a flood of new keys nothing has refilled: start over
+            // rather than scan a full map on every request.
+            if buckets.len() >= MAX_KEYS {
+                buckets.clear();
+            }
         }
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: self.burst,

@@ -14,8 +14,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -46,11 +47,16 @@ pub const SECRET_HEADER: &str = "x-switchboard-widget-secret";
 const MAX_MESSAGE_BYTES: usize = 20 * 1024;
 const MAX_MESSAGES_SHOWN: i64 = 200;
 const EVENTS_POLL: Duration = Duration::from_secs(1);
+/// A visitor's stream ends after this (the widget's EventSource reconnects).
+const EVENTS_LIFETIME: Duration = Duration::from_secs(600);
+/// Visitor streams one process keeps open at once; each polls once a second.
+const MAX_OPEN_STREAMS: usize = 2_000;
 
 struct Limits {
     send_per_visitor: RateLimiter,
     send_per_address: RateLimiter,
     read_per_address: RateLimiter,
+    open_streams: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -66,6 +72,7 @@ pub fn router(app: AppState) -> Router {
             send_per_visitor: RateLimiter::new(10, 0.5),
             send_per_address: RateLimiter::new(30, 2.0),
             read_per_address: RateLimiter::new(120, 4.0),
+            open_streams: Arc::new(AtomicUsize::new(0)),
         }),
     };
     Router::new()
@@ -373,11 +380,20 @@ async fn events(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let Some(slot) = StreamSlot::take(&state.limits.open_streams) else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            cors.as_ref(),
+            "too many open chats right now; replies will show when you reopen it",
+        );
+    };
     let watch = Watch {
         db: state.app.db.clone(),
         channel_id: account.id,
         visitor: query.visitor,
         seen: None,
+        started: Instant::now(),
+        _slot: slot,
     };
     let stream = visitor_changes(watch);
     with_cors(
@@ -394,12 +410,34 @@ struct Watch {
     visitor: String,
     /// The conversation's `updated_at` last announced.
     seen: Option<i64>,
+    started: Instant,
+    _slot: StreamSlot,
+}
+
+/// One of the open-stream places, given back when the stream is dropped.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl StreamSlot {
+    fn take(open: &Arc<AtomicUsize>) -> Option<StreamSlot> {
+        let taken = open.fetch_add(1, Ordering::AcqRel);
+        let slot = StreamSlot(Arc::clone(open));
+        (taken < MAX_OPEN_STREAMS).then_some(slot)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn visitor_changes(watch: Watch) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold(watch, |mut watch| async move {
         loop {
             tokio::time::sleep(EVENTS_POLL).await;
+            if crate::app::shutting_down() || watch.started.elapsed() > EVENTS_LIFETIME {
+                return None;
+            }
             let current = widget::conversation(&watch.db, &watch.channel_id, &watch.visitor)
                 .await
                 .ok()

@@ -244,17 +244,11 @@ impl Plugin {
 
     pub async fn route(self: &Arc<Self>, request: IncomingRequest) -> Result<Routing, PluginError> {
         self.blocking(move |plugin| {
-            // Route sees no channel and may call nothing (no allowed hosts);
-            // its instances are kept apart from every channel's.
-            let key = WarmKey {
-                channel_id: String::new(),
-                config_digest: 0,
-            };
-            plugin
-                .warm_session(key, &[])?
-                .call(CallKind::Route, |api, store| {
-                    api.call_route(store, &request)
-                })
+            // Route reads requests of every account before any is known, so
+            // its instance is never kept: nothing it saw can reach another.
+            plugin.session(&[])?.call(CallKind::Route, |api, store| {
+                api.call_route(store, &request)
+            })
         })
         .await
     }
@@ -394,6 +388,11 @@ pub struct Session<'p> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
+        // Unwinding from a host panic may cut a call off mid-way: that
+        // instance is not known to be clean.
+        if std::thread::panicking() {
+            return;
+        }
         if let (Some(key), Some(live)) = (self.warm_key.take(), self.live.take()) {
             self.plugin.warm.park(key, live);
         }

@@ -37,7 +37,7 @@ pub const PER_PLUGIN: usize = 8;
 pub const TOTAL: usize = 64;
 
 /// Which instances may serve a session: one channel account with one
-/// configuration. Route calls, which see no channel, have their own key.
+/// configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarmKey {
     pub channel_id: String,
@@ -102,14 +102,22 @@ impl WarmInstances {
         let Ok(slot) = Arc::clone(&self.budget).try_acquire_owned() else {
             return;
         };
-        let evicted = {
+        let evicted: VecDeque<Parked> = {
             let mut parked = self.parked.lock().expect("warm instances lock");
             parked.push_front(Parked {
                 key,
                 live,
                 _slot: slot,
             });
-            (parked.len() > PER_PLUGIN).then(|| parked.pop_back())
+            // Retired ones go now rather than when someone asks for them,
+            // then the least recently used beyond the plugin's share.
+            let (keep, mut out): (VecDeque<Parked>, VecDeque<Parked>) =
+                parked.drain(..).partition(|entry| !entry.live.retired());
+            *parked = keep;
+            while parked.len() > PER_PLUGIN {
+                out.extend(parked.pop_back());
+            }
+            out
         };
         // Dropped outside the lock: tearing down a store is not free.
         drop(evicted);

@@ -12,7 +12,10 @@ pub async fn set_status(db: &Db, conversation_id: &str, status: &str) -> anyhow:
         "status must be open or resolved"
     );
     let updated =
-        sqlx::query("UPDATE conversations SET status = $1, updated_at = $2 WHERE id = $3")
+        sqlx::query(
+        "UPDATE conversations SET status = $1, updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at + 1 END
+         WHERE id = $3",
+    )
             .bind(status)
             .bind(now_micros())
             .bind(conversation_id)
@@ -43,20 +46,23 @@ pub struct Change {
     pub updated_at: i64,
 }
 
-/// Conversations of a workspace changed after `since` (microseconds), the
-/// oldest first, at most `limit`.
-pub async fn changes_since(
+/// A page of a workspace's conversations changed after `after` (an
+/// `updated_at` and a conversation id: a page that ends inside a run of
+/// equal stamps continues there), the oldest first, at most `limit`.
+pub async fn changes_after(
     db: &Db,
     workspace_id: &str,
-    since: i64,
+    after: (i64, &str),
     limit: i64,
 ) -> anyhow::Result<Vec<Change>> {
     Ok(sqlx::query(
-        "SELECT id, updated_at FROM conversations WHERE workspace_id = $1 AND updated_at > $2
-         ORDER BY updated_at LIMIT $3",
+        "SELECT id, updated_at FROM conversations
+         WHERE workspace_id = $1 AND (updated_at > $2 OR (updated_at = $2 AND id > $3))
+         ORDER BY updated_at, id LIMIT $4",
     )
     .bind(workspace_id)
-    .bind(since)
+    .bind(after.0)
+    .bind(after.1)
     .bind(limit)
     .fetch_all(&db.read)
     .await?

@@ -320,7 +320,7 @@ pub async fn insert_reply(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE conversations SET last_message_at = $1, updated_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE conversations SET last_message_at = $1, updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END WHERE id = $2")
         .bind(now)
         .bind(conversation_id)
         .execute(&mut *tx)
@@ -398,7 +398,8 @@ async fn touch_conversation_of(
     message_id: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE conversations SET updated_at = $1 WHERE id = (SELECT conversation_id FROM messages WHERE id = $2)",
+        "UPDATE conversations SET updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = $2)",
     )
     .bind(now_micros())
     .bind(message_id)

@@ -145,7 +145,7 @@ pub(super) async fn touch_conversations(
         let sql = format!(
             "UPDATE conversations
              SET last_message_at = CASE WHEN COALESCE(last_message_at, 0) < $1 THEN $1 ELSE last_message_at END,
-                 updated_at = $1
+                 updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END
              WHERE id IN ({})",
             in_list(2, chunk.len())
         );
@@ -159,7 +159,9 @@ pub(super) async fn touch_conversations(
 }
 
 /// Something shown in these conversations changed at `at` (an edit, a
-/// reaction, a status): the inbox's live updates pick them up.
+/// reaction, a status): the inbox's live updates pick them up. Every change
+/// moves `updated_at` forward, even past a later stamp already committed by
+/// another process, so the feed always sees a new value.
 pub(super) async fn mark_changed(
     conn: &mut AnyConnection,
     conversation_ids: &[String],
@@ -167,7 +169,7 @@ pub(super) async fn mark_changed(
 ) -> Result<(), sqlx::Error> {
     for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "UPDATE conversations SET updated_at = $1 WHERE id IN ({}) AND updated_at < $1",
+            "UPDATE conversations SET updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END WHERE id IN ({})",
             in_list(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(at);
