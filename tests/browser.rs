@@ -205,6 +205,15 @@ async fn shop_page(widget_tag: String) -> (String, tokio::task::JoinHandle<()>) 
     (format!("http://{address}/"), server)
 }
 
+/// Loads the shop page and opens the chat bubble.
+async fn open_widget(visitor: &Browser, shop: &str) {
+    visitor.goto(shop).await;
+    let bubble = visitor
+        .wait_in_shadow("#switchboard-widget", "button.bubble", "")
+        .await;
+    visitor.click(&bubble).await;
+}
+
 /// A visitor on another site writes through the widget; the message lands
 /// in the operator's Chat without a reload; the operator's answer appears in
 /// the widget; after a reload the visitor still has the conversation.
@@ -221,11 +230,7 @@ async fn a_widget_visitor_and_an_operator_talk() {
     operator.wait_for("#conversation-search").await;
 
     let visitor = Browser::start(390, 844).await;
-    visitor.goto(&shop).await;
-    let bubble = visitor
-        .wait_in_shadow("#switchboard-widget", "button.bubble", "")
-        .await;
-    visitor.click(&bubble).await;
+    open_widget(&visitor, &shop).await;
     visitor
         .wait_in_shadow("#switchboard-widget", ".greeting", "How can we help?")
         .await;
@@ -263,11 +268,7 @@ async fn a_widget_visitor_and_an_operator_talk() {
     visitor.screenshot("11-widget-answered-390").await;
 
     // After a reload the visitor is the same visitor.
-    visitor.goto(&shop).await;
-    let bubble = visitor
-        .wait_in_shadow("#switchboard-widget", "button.bubble", "")
-        .await;
-    visitor.click(&bubble).await;
+    open_widget(&visitor, &shop).await;
     visitor
         .wait_in_shadow("#switchboard-widget", ".msg.out", "Yes, in every size.")
         .await;

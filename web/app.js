@@ -475,19 +475,10 @@ async function renderProviders(seq) {
       h('p', { class: 'lead' }, 'Connect the messaging accounts whose conversations arrive in this inbox. Each provider is a plugin installed on this server.')),
     canAdmin() ? null : h('p', { class: 'note' }, 'Only admins and owners can turn providers on or off and connect channels.'),
     alert, list);
-  let plugins, settings, channels;
-  try {
-    [plugins, settings, channels] = await Promise.all([
-      api('GET', '/plugins'), api('GET', wsPath('/plugins')), api('GET', wsPath('/channels'))]);
-  } catch (error) {
-    if (seq !== app.seq) return;
-    list.replaceChildren();
-    list.removeAttribute('aria-busy');
-    showError(alert, error);
-    return;
-  }
-  if (seq !== app.seq) return;
-  list.removeAttribute('aria-busy');
+  const loaded = await loadSection(seq, list, alert, () => Promise.all([
+    api('GET', '/plugins'), api('GET', wsPath('/plugins')), api('GET', wsPath('/channels'))]));
+  if (!loaded) return;
+  const [plugins, settings, channels] = loaded;
   if (!plugins.length) {
     list.replaceChildren(h('p', {}, 'No provider plugins are installed on this server.'));
     return;
@@ -568,19 +559,11 @@ async function renderProvider(seq, id) {
     h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
       h('ol', {}, h('li', {}, h('a', { href: HOME }, 'Channels')), h('li', { 'aria-current': 'page' }, id))),
     h('div', { class: 'page-head' }, heading), alert, body);
-  let plugins, settings, channels;
-  try {
-    [plugins, settings, channels] = await Promise.all([
-      api('GET', '/plugins'), api('GET', wsPath('/plugins')), api('GET', wsPath('/channels'))]);
-  } catch (error) {
-    if (seq !== app.seq) return;
-    body.replaceChildren();
-    body.removeAttribute('aria-busy');
-    showError(alert, error);
-    return;
-  }
-  if (seq !== app.seq) return;
-  body.removeAttribute('aria-busy');
+  const loaded = await loadSection(seq, body, alert, () => Promise.all([
+    api('GET', '/plugins'), api('GET', wsPath('/plugins')), api('GET', wsPath('/channels'))]));
+  if (!loaded) return;
+  const [plugins, settings] = loaded;
+  let channels = loaded[2];
   const plugin = plugins.find((p) => p.id === id);
   if (!plugin) {
     heading.textContent = 'Provider not found';

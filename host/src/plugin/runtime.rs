@@ -186,17 +186,9 @@ impl Plugin {
             channel_id: channel.id.clone(),
             config_digest: config_digest(&channel.config),
         };
-        self.warm_session(key, &channel.config)
-    }
-
-    fn warm_session(
-        &self,
-        key: WarmKey,
-        config: &[(String, String)],
-    ) -> Result<Session<'_>, PluginError> {
         Ok(Session {
             plugin: self,
-            allowed: self.allowed_hosts(config)?,
+            allowed: self.allowed_hosts(&channel.config)?,
             live: self.warm.take(&key),
             warm_key: Some(key),
             runtime: tokio::runtime::Handle::current(),

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{now_micros, Db};
+use super::{now_micros, Db, MOVE_UPDATED_AT};
 
 /// Resolves or reopens; false when there is no such conversation.
 pub async fn set_status(db: &Db, conversation_id: &str, status: &str) -> anyhow::Result<bool> {
@@ -11,17 +11,15 @@ pub async fn set_status(db: &Db, conversation_id: &str, status: &str) -> anyhow:
         matches!(status, "open" | "resolved"),
         "status must be open or resolved"
     );
-    let updated =
-        sqlx::query(
-        "UPDATE conversations SET status = $1, updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated_at + 1 END
-         WHERE id = $3",
-    )
-            .bind(status)
-            .bind(now_micros())
-            .bind(conversation_id)
-            .execute(&db.write)
-            .await?
-            .rows_affected();
+    let updated = sqlx::query(&format!(
+        "UPDATE conversations SET status = $2, {MOVE_UPDATED_AT} WHERE id = $3"
+    ))
+    .bind(now_micros())
+    .bind(status)
+    .bind(conversation_id)
+    .execute(&db.write)
+    .await?
+    .rows_affected();
     Ok(updated > 0)
 }
 

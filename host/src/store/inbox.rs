@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{new_id, now_micros, rfc3339, Db};
+use super::{new_id, now_micros, rfc3339, Db, MOVE_UPDATED_AT};
 
 #[derive(Debug, Serialize)]
 pub struct ContactRef {
@@ -320,11 +320,13 @@ pub async fn insert_reply(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE conversations SET last_message_at = $1, updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END WHERE id = $2")
-        .bind(now)
-        .bind(conversation_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE conversations SET last_message_at = $1, {MOVE_UPDATED_AT} WHERE id = $2"
+    ))
+    .bind(now)
+    .bind(conversation_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some((id, channel_id)))
 }
@@ -397,10 +399,10 @@ async fn touch_conversation_of(
     conn: &mut sqlx::AnyConnection,
     message_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE conversations SET updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END
-         WHERE id = (SELECT conversation_id FROM messages WHERE id = $2)",
-    )
+    sqlx::query(&format!(
+        "UPDATE conversations SET {MOVE_UPDATED_AT}
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = $2)"
+    ))
     .bind(now_micros())
     .bind(message_id)
     .execute(conn)

@@ -154,6 +154,12 @@ pub fn now_micros() -> i64 {
 }
 
 /// A new time-ordered id.
+/// The assignment every change to a conversation makes (with `$1` = now):
+/// `updated_at` moves forward, past a later stamp another process already
+/// committed if need be, so the inbox's change feed always sees a new value.
+pub(crate) const MOVE_UPDATED_AT: &str =
+    "updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END";
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

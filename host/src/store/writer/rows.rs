@@ -9,6 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::pipeline::envelope::Normalized;
 use crate::plugin::types::{Attachment, AttachmentKind};
+use crate::store::MOVE_UPDATED_AT;
 
 /// Rows per statement: 13 columns x 200 rows stays far below both SQLite's
 /// (32,766) and PostgreSQL's (65,535) limit on bound parameters.
@@ -145,7 +146,7 @@ pub(super) async fn touch_conversations(
         let sql = format!(
             "UPDATE conversations
              SET last_message_at = CASE WHEN COALESCE(last_message_at, 0) < $1 THEN $1 ELSE last_message_at END,
-                 updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END
+                 {MOVE_UPDATED_AT}
              WHERE id IN ({})",
             in_list(2, chunk.len())
         );
@@ -159,9 +160,8 @@ pub(super) async fn touch_conversations(
 }
 
 /// Something shown in these conversations changed at `at` (an edit, a
-/// reaction, a status): the inbox's live updates pick them up. Every change
-/// moves `updated_at` forward, even past a later stamp already committed by
-/// another process, so the feed always sees a new value.
+/// reaction, a status): the inbox's live updates pick them up (see
+/// [`MOVE_UPDATED_AT`]).
 pub(super) async fn mark_changed(
     conn: &mut AnyConnection,
     conversation_ids: &[String],
@@ -169,7 +169,7 @@ pub(super) async fn mark_changed(
 ) -> Result<(), sqlx::Error> {
     for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "UPDATE conversations SET updated_at = CASE WHEN updated_at < $1 THEN $1 ELSE updated_at + 1 END WHERE id IN ({})",
+            "UPDATE conversations SET {MOVE_UPDATED_AT} WHERE id IN ({})",
             in_list(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(at);
