@@ -4,8 +4,10 @@
 
 mod support;
 
+use std::path::Path;
 use std::time::Duration;
 
+use serde_json::json;
 use support::browser::{Browser, UI_TIMEOUT};
 use support::fake_telegram::updates;
 use support::{eventually, Env, BOT_TOKEN, EMAIL, PASSWORD};
@@ -40,10 +42,83 @@ async fn answer_in_chat(browser: &Browser, preview: &str, said: &str, answer: &s
         .await;
 }
 
+/// A real PNG, `width` x `height` RGB stripes. Its pixels go in stored
+/// (uncompressed) deflate blocks, so no compression crate is needed.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFF_u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend(kind);
+        out.extend(data);
+        let crc = crc32(&out[start..]);
+        out.extend(crc.to_be_bytes());
+    }
+    let mut pixels = Vec::new();
+    for y in 0..height {
+        pixels.push(0); // the row's filter: none
+        for x in 0..width {
+            const BLUE: [u8; 3] = [0x1f, 0x55, 0xc0];
+            const AMBER: [u8; 3] = [0xf5, 0xb7, 0x00];
+            pixels.extend(if (x / 12 + y / 12) % 2 == 0 {
+                BLUE
+            } else {
+                AMBER
+            });
+        }
+    }
+    // zlib: a header, stored blocks of at most 65535 bytes, then Adler-32.
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = pixels.chunks(usize::from(u16::MAX)).collect();
+    for (index, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(index + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend(len.to_le_bytes());
+        zlib.extend((!len).to_le_bytes());
+        zlib.extend(*block);
+    }
+    let (mut a, mut b) = (1_u32, 0_u32);
+    for &byte in &pixels {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend(((b << 16) | a).to_be_bytes());
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]); // 8-bit RGB, deflate, standard filters, no interlace
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &header);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// Chooses `path` with the reply box's Attach control (once it shows).
+async fn attach_file(browser: &Browser, path: &Path) {
+    browser.wait_for("label[for=reply-file]").await;
+    let input = browser.find("#reply-file").await.expect("the file input");
+    browser.choose_file(&input, path).await;
+}
+
 /// Log in, connect a Telegram channel through its settings page, see a
 /// customer's webhook appear in Chat without a reload, answer it, and see
-/// the answer reach the provider and show as sent; then the same pages at
-/// phone width.
+/// the answer reach the provider and show as sent; then send a photo (too
+/// large a file is refused before the upload); then the same pages at phone
+/// width.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_connects_telegram_and_answers_in_chat() {
     let env = Env::start().await;
@@ -111,6 +186,69 @@ async fn an_operator_connects_telegram_and_answers_in_chat() {
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(sent[0].body["text"], "It ships today.");
     browser.screenshot("03-chat-thread-1280").await;
+    let thread_url = browser.current_url().await;
+
+    // A file over the limit is refused before any upload.
+    let files = tempfile::tempdir().expect("a temporary folder");
+    let too_large = files.path().join("scan.pdf");
+    std::fs::File::create(&too_large)
+        .and_then(|file| file.set_len(10 * 1024 * 1024 + 1))
+        .expect("write a file of 10 MiB and one byte");
+    attach_file(&browser, &too_large).await;
+    browser
+        .wait_for_text(".composer .alert", "larger than 10 MB")
+        .await;
+    browser.wait_gone("#reply-file-chip").await;
+
+    // A photo alone, no caption: Enter sends it; it goes out through
+    // sendPhoto and shows inline, as sent.
+    let photo = png(96, 64);
+    let photo_path = files.path().join("parcel.png");
+    std::fs::write(&photo_path, &photo).expect("write the PNG");
+    attach_file(&browser, &photo_path).await;
+    browser
+        .wait_for_text("#reply-file-chip", "parcel.png")
+        .await;
+    browser.wait_gone(".composer .alert").await;
+    browser.screenshot("03a-chat-photo-chosen-1280").await;
+    let reply = browser.wait_for("#reply-text").await;
+    browser.type_into(&reply, "\u{E007}").await; // WebDriver's Enter key
+    let photos = env
+        .fake
+        .wait_for_calls("sendPhoto", 1, support::PROCESSING_TIMEOUT)
+        .await;
+    assert!(
+        photos[0]
+            .raw
+            .windows(photo.len())
+            .any(|window| window == photo.as_slice()),
+        "the PNG's bytes are not in the sendPhoto upload ({} bytes)",
+        photos[0].raw.len()
+    );
+    let image = "#thread .message-out[data-status=sent] .attachment-image img";
+    browser.wait_for(image).await;
+    eventually(
+        "the sent photo to load in the thread",
+        UI_TIMEOUT,
+        || async {
+            let width = browser
+                .execute(
+                    "const img = document.querySelector(arguments[0]);\
+                 return img && img.complete ? img.naturalWidth : 0;",
+                    json!([image]),
+                )
+                .await;
+            if width == 96 {
+                Ok(())
+            } else {
+                Err(format!("naturalWidth {width}"))
+            }
+        },
+    )
+    .await;
+    browser.wait_gone("#reply-file-chip").await;
+    assert_eq!(env.fake.calls("sendMessage").len(), 1, "no second text");
+    browser.screenshot("03b-chat-photo-sent-1280").await;
 
     // Contacts: the customer with their Telegram identity.
     browser.goto(&format!("{base}/contacts")).await;
@@ -136,6 +274,41 @@ async fn an_operator_connects_telegram_and_answers_in_chat() {
             "{page} scrolls sideways at 390 px"
         );
     }
+    // The thread with a long-named file chosen, then removed.
+    browser.goto(&thread_url).await;
+    let long_name = files
+        .path()
+        .join("photo-of-the-parcel-on-the-doorstep-this-morning.png");
+    std::fs::write(&long_name, &photo).expect("write the PNG");
+    attach_file(&browser, &long_name).await;
+    browser
+        .wait_for_text("#reply-file-chip", "photo-of-the-parcel")
+        .await;
+    browser.wait_for(image).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    browser.screenshot("05b-chat-thread-photo-chosen-390").await;
+    assert_eq!(
+        browser.horizontal_overflow().await,
+        0,
+        "the thread with a file chosen scrolls sideways at 390 px"
+    );
+    let remove = browser.wait_for("#reply-file-remove").await;
+    browser.click(&remove).await;
+    browser.wait_gone("#reply-file-chip").await;
+    let focused = "const el = document.activeElement;\
+                   return `${el.id} ${el.matches(':focus-visible')}`;";
+    let after_remove = browser.execute(focused, json!([])).await;
+    assert!(
+        after_remove
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("reply-file "),
+        "after Remove the focus is back on the Attach control, not {after_remove}"
+    );
+    // The keyboard reaches the Attach control, and its focus shows.
+    let reply = browser.wait_for("#reply-text").await;
+    browser.type_into(&reply, "\u{E008}\u{E004}").await; // Shift+Tab
+    assert_eq!(browser.execute(focused, json!([])).await, "reply-file true");
 }
 
 /// Turning a provider off hides its connect flow and its webhooks are
@@ -260,6 +433,14 @@ async fn a_widget_visitor_and_an_operator_talk() {
     operator
         .screenshot("10-chat-widget-conversation-1280")
         .await;
+    // The website provider cannot send files: no Attach control.
+    let file_input = operator.find("#reply-file").await.expect("the file input");
+    assert_eq!(
+        operator.property(&file_input, "disabled").await,
+        json!(true),
+        "the file input of a website conversation is disabled"
+    );
+    operator.wait_gone("label[for=reply-file]").await;
 
     // The answer appears in the widget without a reload.
     visitor

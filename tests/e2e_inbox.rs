@@ -1,6 +1,7 @@
 //! The operator inbox beyond reading and replying: live updates over
 //! server-sent events, unread counts per user, resolve and reopen, search,
-//! and retrying a failed reply. Runs on either deployment.
+//! retrying a failed reply, and replies that carry a file. Runs on either
+//! deployment.
 
 mod support;
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use support::api::Part;
 use support::fake_telegram::updates;
 use support::{str_of, Env, PROCESSING_TIMEOUT};
 
@@ -248,4 +250,149 @@ async fn a_failed_reply_can_be_retried() {
         .post(&format!("/api/v1/messages/{message_id}/retry"), &json!({}))
         .await
         .expect_error(409, "only failed replies are retried");
+}
+
+/// A PNG header and a few bytes that are not UTF-8, so any re-encoding on the
+/// way would show.
+const PICTURE: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe receipt";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_can_carry_an_image() {
+    let env = Env::start().await;
+    let channel = env.connect_telegram("Files").await;
+    olga_says(&env, &channel, 1, "Can I see the receipt?").await;
+    let conversation = env.wait_conversation(&channel.id, "Olga").await;
+    let conversation_id = str_of(&conversation, "id").unwrap();
+    let path = format!("/api/v1/conversations/{conversation_id}/messages");
+
+    let reply = env
+        .api
+        .post_form(
+            &path,
+            &[
+                Part::text("text", "Here it is"),
+                Part::file("file", "receipt.png", "image/png", PICTURE),
+            ],
+        )
+        .await
+        .expect(202, "a reply with a file");
+    assert_eq!(reply["text"], "Here it is", "{reply:#}");
+    let attachment = &reply["attachments"][0];
+    assert_eq!(attachment["kind"], "image", "{reply:#}");
+    assert_eq!(attachment["file_name"], "receipt.png");
+    assert_eq!(attachment["mime_type"], "image/png");
+    assert_eq!(attachment["size_bytes"], PICTURE.len());
+    let message_id = str_of(&reply, "id").unwrap();
+    let sent = env
+        .wait_message_settled(&conversation_id, &message_id)
+        .await;
+    assert_eq!(sent["status"], "sent", "{sent:#}");
+
+    // Telegram got the bytes themselves, with the text as the caption.
+    let calls = env
+        .fake
+        .wait_for_calls("sendPhoto", 1, PROCESSING_TIMEOUT)
+        .await;
+    let upload = &calls[0].raw;
+    assert!(
+        upload
+            .windows(PICTURE.len())
+            .any(|window| window == PICTURE),
+        "the upload carries the file's exact bytes"
+    );
+    let text = String::from_utf8_lossy(upload);
+    assert!(text.contains("filename=\"receipt.png\""), "{text}");
+    assert!(
+        text.contains("name=\"caption\"\r\n\r\nHere it is"),
+        "{text}"
+    );
+    assert!(env.fake.calls("sendMessage").is_empty());
+
+    // The operator's copy comes from the host, never sniffed into a page.
+    let (status, headers, body) = env
+        .api
+        .get_bytes(&format!("/api/v1/messages/{message_id}/attachments/0"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, PICTURE);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["content-security-policy"], "sandbox");
+
+    // A file alone is a reply too.
+    let alone = env
+        .api
+        .post_form(
+            &path,
+            &[Part::file(
+                "file",
+                "notes.txt",
+                "text/plain",
+                b"plain notes",
+            )],
+        )
+        .await
+        .expect(202, "a file without text");
+    assert_eq!(alone["attachments"][0]["kind"], "document", "{alone:#}");
+    let alone_id = str_of(&alone, "id").unwrap();
+    let sent = env.wait_message_settled(&conversation_id, &alone_id).await;
+    assert_eq!(sent["status"], "sent", "{sent:#}");
+    env.fake
+        .wait_for_calls("sendDocument", 1, PROCESSING_TIMEOUT)
+        .await;
+    // The list's one-line summary can name it.
+    let listed = conversations(&env, "").await;
+    assert_eq!(
+        listed[0]["last_message"]["attachments"],
+        json!([{"kind": "document", "file_name": "notes.txt"}]),
+        "{listed:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_that_cannot_be_sent_are_refused_up_front() {
+    let env = Env::start().await;
+    let channel = env.connect_telegram("Refusals").await;
+    olga_says(&env, &channel, 1, "Hello").await;
+    let conversation = env.wait_conversation(&channel.id, "Olga").await;
+    let conversation_id = str_of(&conversation, "id").unwrap();
+    let path = format!("/api/v1/conversations/{conversation_id}/messages");
+
+    let oversized = vec![0u8; 10 * 1024 * 1024 + 1];
+    let error = env
+        .api
+        .post_form(
+            &path,
+            &[Part::file(
+                "file",
+                "big.bin",
+                "application/octet-stream",
+                &oversized,
+            )],
+        )
+        .await
+        .expect_error(413, "a file over 10 MB");
+    assert!(error.contains("larger than 10 MB"), "{error}");
+    let error = env
+        .api
+        .post_form(&path, &[Part::file("file", "empty.txt", "text/plain", b"")])
+        .await
+        .expect_error(400, "neither text nor a file");
+    assert!(error.contains("text or a file"), "{error}");
+    let error = env
+        .api
+        .post_form(&path, &[Part::text("caption", "x")])
+        .await
+        .expect_error(400, "an unknown field");
+    assert!(error.contains("`caption`"), "{error}");
+    let messages = env.api.messages(&conversation_id).await;
+    assert_eq!(messages.len(), 1, "nothing was stored: {messages:#?}");
+    assert!(env.fake.calls("sendDocument").is_empty());
+
+    // A link that was never handed out finds nothing.
+    let (status, _, _) = env
+        .api
+        .get_bytes(&format!("/media/{}", "0".repeat(64)))
+        .await;
+    assert_eq!(status, 404);
 }

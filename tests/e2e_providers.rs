@@ -7,7 +7,8 @@
 //!   stored for each, an unknown account is refused, a handshake with the
 //!   wrong token is refused;
 //! - per-workspace routing: a VK event posted to another workspace's URL is
-//!   not routed to a channel it does not own.
+//!   not routed to a channel it does not own;
+//! - an Instagram reply with a file goes as the file's public link.
 
 mod support;
 
@@ -16,6 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use support::api::Part;
 use support::fake_provider::{FakeProvider, Route};
 use support::server::{Plugins, ServerOptions};
 use support::{eventually, pretty, Env, EMAIL, PASSWORD, PROCESSING_TIMEOUT};
@@ -611,4 +613,83 @@ async fn a_whatsapp_account_level_event_is_answered_once_authentic_and_stored_no
         ),
         1.0
     );
+}
+
+/// Instagram cannot take an upload: a reply's file goes as its public link,
+/// which serves the exact bytes to whoever holds it and nothing to a guess.
+#[tokio::test]
+async fn an_instagram_reply_with_a_file_goes_by_its_public_link() {
+    let env = Env::start().await;
+    let app_secret = "link-app-secret";
+    let fake = FakeProvider::start(instagram_api(IG_ACCOUNT, "link.shop")).await;
+    fake.add_routes([route(
+        "POST",
+        "/v25.0/me/messages",
+        json!({"recipient_id": "618000000000077", "message_id": "mid.sent.1"}),
+    )]);
+    env.api
+        .create_channel(
+            env.ws(),
+            &json!({"provider": "instagram", "name": "Link shop", "config": {
+                "access_token": "token-link", "app_secret": app_secret,
+                "verify_token": "verify-link", "api_base": fake.api_base()}}),
+        )
+        .await
+        .expect(201, "connect an Instagram account with a pasted token");
+    let url = format!("{}/webhooks/instagram", env.server.base_url());
+    let hello = json!({"object": "instagram", "entry": [
+        instagram_text(IG_ACCOUNT, "618000000000077", "mid.in.1", "Send me the menu")]});
+    let (status, answer) = post_signed(&url, app_secret, &hello).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let conversation_id = eventually("the customer's message", PROCESSING_TIMEOUT, || async {
+        match messages_with_text(&env, "Send me the menu")
+            .await
+            .as_slice()
+        {
+            [one] => Ok(one["conversation_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()),
+            other => Err(pretty(other)),
+        }
+    })
+    .await;
+
+    let menu: &[u8] = b"%PDF-1.7 \xe2\x82\xac menu";
+    env.api
+        .post_form(
+            &format!("/api/v1/conversations/{conversation_id}/messages"),
+            &[Part::file("file", "menu.pdf", "application/pdf", menu)],
+        )
+        .await
+        .expect(202, "a reply with a file");
+    let sent = fake
+        .wait_requests("/v25.0/me/messages", 1, PROCESSING_TIMEOUT)
+        .await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let body: Value = serde_json::from_str(&sent[0].body).expect("a JSON send");
+    let attachment = &body["message"]["attachment"];
+    assert_eq!(attachment["type"], "file", "{body:#}");
+    let link = attachment["payload"]["url"].as_str().expect("a link");
+    let token = link
+        .strip_prefix(&format!("{}/media/", env.server.public_url()))
+        .unwrap_or_else(|| panic!("{link} is not on the public URL"));
+
+    let fetched = browser()
+        .get(env.server.url(&format!("/media/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "application/pdf");
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), menu);
+    let guessed = browser()
+        .get(
+            env.server
+                .url(&format!("/media/{}x", &token[..token.len() - 1])),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
 }

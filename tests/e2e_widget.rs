@@ -8,6 +8,7 @@ mod support;
 use reqwest::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, RETRY_AFTER};
 use serde_json::{json, Value};
 
+use support::api::Part;
 use support::{eventually, str_of, Env, PROCESSING_TIMEOUT};
 
 const SHOP: &str = "https://shop.example";
@@ -141,6 +142,17 @@ async fn a_visitor_chats_with_the_team_through_the_widget() {
         texts,
         [("in", "Do you ship to Riga?"), ("out", "Yes, in 3 days.")]
     );
+    // The widget shows text only: a file is refused before anything is stored.
+    let error = env
+        .api
+        .post_form(
+            &format!("/api/v1/conversations/{conversation_id}/messages"),
+            &[Part::file("file", "map.png", "image/png", b"\x89PNG")],
+        )
+        .await
+        .expect_error(422, "a file for a website visitor");
+    assert!(error.contains("cannot send files"), "{error}");
+    assert_eq!(env.api.messages(&conversation_id).await.len(), 2);
     // Another visitor sees nothing of it.
     let stranger = widget.read("s7r4ng3r-0123456789abcdef").await;
     assert_eq!(stranger["messages"], json!([]));

@@ -36,12 +36,16 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API; answers the parsed JSON (null for 204). Every failure is an
- *  ApiError whose message is the server's `{"error"}` text. A 401 sends the
- *  user to /login (unless `on401: 'throw'`). */
+/** Calls the API; answers the parsed JSON (null for 204). `body` goes as
+ *  JSON, or as multipart/form-data when it is a FormData (the browser writes
+ *  that Content-Type with its boundary). Every failure is an ApiError whose
+ *  message is the server's `{"error"}` text. A 401 sends the user to /login
+ *  (unless `on401: 'throw'`). */
 async function api(method, path, body, { on401 = 'login' } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

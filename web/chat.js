@@ -27,6 +27,10 @@ const RELOAD_DELAY = 300;
 const SEARCH_DELAY = 300;
 /** How close to the bottom (px) still counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
+/** The largest file a reply can carry: the server refuses bigger ones (413). */
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** What the reply box says for too large a file (as the server's 413 does). */
+const tooLarge = (name) => `The file ${name ? `“${name}” ` : ''}is larger than 10 MB, the most a reply can carry.`;
 
 const STATUS_LABELS = {
   pending: 'Sending',
@@ -145,6 +149,7 @@ const ICONS = {
   delivered: ['M1 8.5l3 3L11 4.5', 'M7.5 11.5L14.5 4.5'],
   read: ['M1 8.5l3 3L11 4.5', 'M7.5 11.5L14.5 4.5'],
   failed: ['M8 1.75a6.25 6.25 0 1 1 0 12.5a6.25 6.25 0 1 1 0-12.5z', 'M8 4.75v4', 'M8 11.25v.01'],
+  attach: ['M13.25 7.5l-5.6 5.6a3.2 3.2 0 0 1-4.5-4.5l5.9-5.9a2.1 2.1 0 0 1 3 3l-5.9 5.9a1 1 0 0 1-1.45-1.45l5.4-5.4'],
 };
 
 function icon(name) {
@@ -219,6 +224,7 @@ function createChatView() {
   let selectedId = null;
   let thread = null; // the open conversation
   const drafts = new Map(); // conversation id -> unsent text
+  const fileDrafts = new Map(); // conversation id -> the File chosen but not sent
   const extra = new Map(); // conversations opened but outside the current filter
 
   // ----- list column
@@ -253,6 +259,25 @@ function createChatView() {
   function announce(text) {
     announcer.append(h('p', {}, text));
     while (announcer.childElementCount > 5) announcer.firstElementChild.remove();
+  }
+
+  // ----- which providers can send files (each manifest's capabilities.attachments)
+  let attachable = null; // plugin id -> bool once loaded; 'unknown' when that failed
+  api('GET', '/plugins').then((plugins) => {
+    attachable = new Map((plugins || []).map((plugin) =>
+      [plugin.id, (plugin.capabilities || plugin.manifest?.capabilities || {}).attachments === true]));
+  }).catch((error) => {
+    if (error?.redirected) return;
+    console.warn('loading the provider manifests failed', error);
+    attachable = 'unknown'; // offer the control; the server refuses (422) when it cannot
+  }).finally(() => {
+    if (alive && thread) thread.drawAttach();
+  });
+
+  /** Whether replies in a `provider` conversation can carry a file. */
+  function canAttach(provider) {
+    if (attachable === 'unknown') return true;
+    return !!provider && !!attachable?.get(provider);
   }
 
   // ----- reloads driven by events (debounced, one at a time)
@@ -377,7 +402,7 @@ function createChatView() {
       const text = excerpt(last.text, 120);
       preview = [
         last.direction === 'out' ? h('span', { class: 'you' }, 'You: ') : null,
-        text || h('em', {}, 'Attachment'),
+        text || h('em', {}, attachmentSummary(last) || 'Attachment'),
       ];
     }
     const resolved = conv.status === 'resolved';
@@ -499,6 +524,7 @@ function createChatView() {
     let loadToken = 0;
     let seen = null; // ids of messages already shown (null before the first load)
     let replyTo = null;
+    let chosen = fileDrafts.get(id) || null; // the File to send with the reply
     let sending = false;
     let stick = true; // keep the view at the newest message
     let unreadPending = true; // the server may count unread messages here
@@ -523,14 +549,26 @@ function createChatView() {
       'aria-describedby': 'reply-hint', value: drafts.get(id) || '',
     });
     const send = h('button', { type: 'submit', class: 'button button-primary', id: 'reply-send' }, 'Send');
+    // A real file input, visually hidden behind its label (which looks like a
+    // button): the keyboard reaches the input, whose focus ring the label shows.
+    const fileInput = h('input', {
+      type: 'file', id: 'reply-file', name: 'file', class: 'attach-input visually-hidden', 'aria-describedby': 'reply-hint',
+    });
+    const attach = h('div', { class: 'attach', hidden: true },
+      fileInput,
+      h('label', { for: 'reply-file', class: 'button attach-button', title: 'Attach an image or a file (up to 10 MB)' },
+        icon('attach'), h('span', { class: 'attach-text' }, 'Attach'), srOnly(' a file')));
+    const fileChip = h('div', { class: 'composer-file', id: 'reply-file-chip', hidden: true });
     const replyPreview = h('div', { class: 'reply-preview', hidden: true });
     const composerAlert = alertBox();
     const composerLabel = h('label', { for: 'reply-text', class: 'visually-hidden' }, 'Reply');
+    const hint = h('p', { class: 'help small', id: 'reply-hint' }, 'Enter sends, Shift+Enter starts a new line.');
     const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
       replyPreview,
+      fileChip,
       composerLabel,
-      h('div', { class: 'composer-row' }, textarea, send),
-      h('p', { class: 'help small', id: 'reply-hint' }, 'Enter sends, Shift+Enter starts a new line.'),
+      h('div', { class: 'composer-row' }, attach, textarea, send),
+      hint,
       composerAlert);
 
     fill(threadSection,
@@ -548,6 +586,7 @@ function createChatView() {
       heading.textContent = name;
       threadSection.setAttribute('aria-label', `Conversation with ${name}`);
       composerLabel.textContent = `Reply to ${name}`;
+      drawAttach();
       if (!conv) {
         fill(headBadge);
         fill(meta);
@@ -876,6 +915,69 @@ function createChatView() {
       if (focus) textarea.focus();
     }
 
+    // ----- attaching a file
+    /** Shows the Attach control when this conversation's provider can send files. */
+    function drawAttach() {
+      const allowed = !!conv && canAttach(conv.provider);
+      attach.hidden = !allowed;
+      fileInput.disabled = !allowed || sending;
+      hint.textContent = allowed
+        ? 'Enter sends, Shift+Enter starts a new line. Files up to 10 MB.'
+        : 'Enter sends, Shift+Enter starts a new line.';
+    }
+
+    function drawFile() {
+      fileChip.hidden = !chosen;
+      if (!chosen) {
+        fill(fileChip);
+        return;
+      }
+      const name = chosen.name || 'file';
+      const remove = h('button', {
+        type: 'button', class: 'button button-quiet small composer-file-remove', id: 'reply-file-remove',
+        'aria-label': `Remove attachment ${name}`, disabled: sending,
+      }, h('span', { 'aria-hidden': 'true' }, '✕'), ' Remove');
+      remove.addEventListener('click', () => {
+        chosen = null;
+        fileDrafts.delete(id);
+        drawFile();
+        announce(`Removed ${name}.`);
+        (attach.hidden ? textarea : fileInput).focus();
+      });
+      fill(fileChip,
+        h('span', { class: 'composer-file-icon', 'aria-hidden': 'true' }, icon('attach')),
+        h('span', { class: 'composer-file-text' },
+          srOnly('Attached: '),
+          h('span', { class: 'composer-file-name' }, name),
+          h('span', { class: 'composer-file-size muted' },
+            sending ? ' Uploading…' : ` ${formatSize(chosen.size) || ''}`)),
+        remove);
+    }
+
+    function chooseFile(file) {
+      composerAlert.textContent = '';
+      if (file.size > MAX_FILE_BYTES) {
+        composerAlert.textContent = tooLarge(file.name);
+        return;
+      }
+      if (file.size === 0) {
+        composerAlert.textContent = `“${file.name}” is empty.`;
+        return;
+      }
+      chosen = file;
+      fileDrafts.set(id, file);
+      drawFile();
+      announce(`Attached ${file.name}, ${formatSize(file.size)}. It is sent with the reply.`);
+    }
+
+    fileInput.addEventListener('change', () => {
+      const file = fileInput.files?.[0] || null;
+      // Keep the File, empty the input: choosing the same file again after
+      // Remove fires `change` again.
+      fileInput.value = '';
+      if (file) chooseFile(file);
+    });
+
     const grow = () => {
       textarea.style.height = 'auto';
       textarea.style.height = `${Math.min(textarea.scrollHeight + 2, 200)}px`;
@@ -899,27 +1001,53 @@ function createChatView() {
       event.preventDefault();
       submitReply();
     });
+    /** The request body: JSON for text alone, multipart with a file (its
+     *  text part becomes the caption). */
+    function replyBody(text, file) {
+      const replyId = replyTo?.provider_message_id;
+      if (!file) return replyId ? { text, reply_to: replyId } : { text };
+      const form = new FormData();
+      if (text.trim()) form.append('text', text);
+      if (replyId) form.append('reply_to', replyId);
+      form.append('file', file, file.name);
+      return form;
+    }
+
+    function setSending(on) {
+      sending = on;
+      send.disabled = on;
+      send.textContent = on ? 'Sending…' : 'Send';
+      textarea.readOnly = on;
+      fileInput.disabled = on || attach.hidden;
+      if (on) composer.setAttribute('aria-busy', 'true');
+      else composer.removeAttribute('aria-busy');
+      drawFile();
+    }
+
     const submitReply = safe(async () => {
       if (sending) return;
       const text = textarea.value;
-      if (!text.trim()) {
-        composerAlert.textContent = 'Write a message first.';
+      const file = chosen;
+      if (!text.trim() && !file) {
+        composerAlert.textContent = attach.hidden ? 'Write a message first.' : 'Write a message or attach a file first.';
         textarea.focus();
         return;
       }
-      sending = true;
+      if (file && file.size > MAX_FILE_BYTES) {
+        composerAlert.textContent = tooLarge(file.name);
+        return;
+      }
       composerAlert.textContent = '';
-      send.disabled = true;
-      send.textContent = 'Sending…';
-      textarea.readOnly = true;
-      composer.setAttribute('aria-busy', 'true');
+      setSending(true);
       try {
-        const body = { text };
-        if (replyTo?.provider_message_id) body.reply_to = replyTo.provider_message_id;
-        const message = await api('POST', `/conversations/${enc(id)}/messages`, body);
+        const message = await api('POST', `/conversations/${enc(id)}/messages`, replyBody(text, file));
         if (!open) return;
         textarea.value = '';
         drafts.delete(id);
+        if (file && chosen === file) {
+          chosen = null;
+          fileDrafts.delete(id);
+        }
         grow();
         if (replyTo) cancelReply(false);
         if (messages && message && !messages.some((old) => old.id === message.id)) {
@@ -931,18 +1059,16 @@ function createChatView() {
         stick = true;
         schedule(true, false);
       } catch (error) {
+        // The text and the file stay, to send again or change.
         if (open) showError(composerAlert, error);
       } finally {
-        sending = false;
-        send.disabled = false;
-        send.textContent = 'Send';
-        textarea.readOnly = false;
-        composer.removeAttribute('aria-busy');
+        setSending(false);
         if (open) textarea.focus();
       }
     });
 
     drawHeader();
+    drawFile();
     grow();
     load().catch((error) => { if (!error?.redirected) console.error(error); });
 
@@ -950,6 +1076,7 @@ function createChatView() {
       id,
       load,
       markReadIfNeeded,
+      drawAttach,
       title: () => (conv ? conversationName(conv) : 'Conversation'),
       focusHeading: () => heading.focus(),
       setBackHref: (href) => back.setAttribute('href', href),

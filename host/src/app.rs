@@ -155,6 +155,7 @@ pub fn connect_bus(settings: &Settings, db: &Db) -> anyhow::Result<Buses> {
                 brokers: brokers.clone(),
                 namespace: settings.kafka_namespace.clone(),
                 fetch_wait_ms: settings.kafka_fetch_wait_ms,
+                relaxed_fetch_wait_ms: settings.kafka_relaxed_fetch_wait_ms,
                 retention: Duration::from_secs(settings.retention_hours * 3600),
                 partitions: settings.kafka_partitions,
                 replication: settings.kafka_replication,

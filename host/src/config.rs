@@ -60,6 +60,11 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_KAFKA_FETCH_WAIT_MS", default_value_t = crate::bus::kafka::DEFAULT_FETCH_WAIT_MS)]
     pub kafka_fetch_wait_ms: u32,
 
+    /// The same for consumers off the webhook path (the outbound role's
+    /// operator replies), where a tenth of a second is not noticed (ms).
+    #[arg(long, env = "SWITCHBOARD_KAFKA_RELAXED_FETCH_WAIT_MS", default_value_t = crate::bus::kafka::DEFAULT_RELAXED_FETCH_WAIT_MS)]
+    pub kafka_relaxed_fetch_wait_ms: u32,
+
     /// Roles this process runs: any of edge (HTTP API and webhooks), inbound,
     /// writer, outbound. Health and metrics are served whatever the roles.
     #[arg(

@@ -16,6 +16,35 @@ fn client(timeout: Duration) -> reqwest::Client {
         .expect("build an HTTP client")
 }
 
+/// One part of a `multipart/form-data` request: a field, or a file when it
+/// has a file name.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub file_name: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn text(name: &'a str, value: &'a str) -> Self {
+        Part {
+            name,
+            file_name: None,
+            content_type: None,
+            data: value.as_bytes(),
+        }
+    }
+
+    pub fn file(name: &'a str, file_name: &'a str, content_type: &'a str, data: &'a [u8]) -> Self {
+        Part {
+            name,
+            file_name: Some(file_name),
+            content_type: Some(content_type),
+            data,
+        }
+    }
+}
+
 /// A response kept whole so that a failed assertion can print it.
 #[derive(Debug)]
 pub struct Resp {
@@ -107,15 +136,89 @@ impl Api {
 
     /// A request with the bearer token (when logged in) and an optional JSON body.
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        let request = format!("{method} {path}");
-        let mut builder = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(token) = &self.token {
-            builder = builder.bearer_auth(token);
-        }
+        let mut builder = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(body) = body {
             builder = builder.json(body);
         }
-        let resp = builder
+        self.send(builder, format!("{method} {path}")).await
+    }
+
+    /// `POST /api/v1/plugins` with a component file's bytes.
+    pub async fn install_plugin(&self, component: Vec<u8>) -> Resp {
+        let builder = self
+            .http
+            .post(format!("{}/api/v1/plugins", self.base))
+            .header("content-type", "application/wasm")
+            // The server compiles the component before it answers: an 18 MB
+            // CPython component takes seconds alone and far longer beside
+            // a whole suite on a debug build.
+            .timeout(Duration::from_secs(300))
+            .body(component);
+        self.send(builder, "POST /api/v1/plugins".into()).await
+    }
+
+    /// A `multipart/form-data` POST, the way a browser sends a form with a file.
+    pub async fn post_form(&self, path: &str, parts: &[Part<'_>]) -> Resp {
+        let boundary = "switchboard-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let disposition = match part.file_name {
+                Some(file_name) => format!(
+                    "Content-Disposition: form-data; name=\"{}\"; filename=\"{file_name}\"\r\n",
+                    part.name
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{}\"\r\n", part.name),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            if let Some(content_type) = part.content_type {
+                body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(part.data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let builder = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(builder, format!("POST {path} (form)")).await
+    }
+
+    /// A GET whose body is kept as bytes (downloads), with the headers.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let resp = self
+            .with_token(self.http.get(format!("{}{}", self.base, path)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: read the body: {e}"));
+        (status, headers, bytes.to_vec())
+    }
+
+    /// The bearer token, when logged in.
+    fn with_token(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Sends with the bearer token (when logged in) and keeps the answer whole.
+    async fn send(&self, builder: reqwest::RequestBuilder, request: String) -> Resp {
+        let resp = self
+            .with_token(builder)
             .send()
             .await
             .unwrap_or_else(|e| panic!("{request}: {e}"));
@@ -127,32 +230,6 @@ impl Api {
         Resp {
             status,
             body,
-            request,
-        }
-    }
-
-    /// `POST /api/v1/plugins` with a component file's bytes.
-    pub async fn install_plugin(&self, component: Vec<u8>) -> Resp {
-        let request = "POST /api/v1/plugins".to_string();
-        let mut builder = self
-            .http
-            .post(format!("{}/api/v1/plugins", self.base))
-            .header("content-type", "application/wasm")
-            // The server compiles the component before it answers: an 18 MB
-            // CPython component takes seconds alone and far longer beside
-            // a whole suite on a debug build.
-            .timeout(Duration::from_secs(300))
-            .body(component);
-        if let Some(token) = &self.token {
-            builder = builder.bearer_auth(token);
-        }
-        let resp = builder
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{request}: {e}"));
-        Resp {
-            status: resp.status(),
-            body: resp.text().await.unwrap_or_default(),
             request,
         }
     }

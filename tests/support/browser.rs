@@ -1,6 +1,6 @@
 //! Headless Chromium driven through chromedriver's W3C WebDriver HTTP API:
-//! enough of it for the browser suite (navigate, find, click, type, read,
-//! screenshot), spoken directly over reqwest.
+//! enough of it for the browser suite (navigate, find, click, type, choose a
+//! file, read, screenshot), spoken directly over reqwest.
 //!
 //! Chromium and chromedriver come from Debian's packages
 //! (`scripts/browser-deps.sh` installs them). Screenshots land in
@@ -309,6 +309,20 @@ impl Browser {
         )
         .await
         .unwrap_or_else(|e| panic!("type: {e}"));
+    }
+
+    /// Chooses `path` in the `<input type=file>` `element`: W3C "Element
+    /// Send Keys" with the absolute path, which chromedriver takes even when
+    /// the input is visually hidden behind its label.
+    pub async fn choose_file(&self, element: &Element, path: &std::path::Path) {
+        assert!(path.is_absolute(), "{} is not absolute", path.display());
+        self.try_command(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", element.0),
+            json!({ "text": path.to_str().expect("a UTF-8 path") }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("choose {}: {e}", path.display()));
     }
 
     pub async fn text(&self, element: &Element) -> String {

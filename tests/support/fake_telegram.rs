@@ -44,7 +44,11 @@ pub struct Call {
     pub http_method: String,
     /// Query parameters and body parameters merged into one JSON object;
     /// JSON bodies keep their types, query and form values are strings.
+    /// A multipart body gives its text fields, and itself as lossy text
+    /// under `_raw`.
     pub body: Value,
+    /// The request body as received (uploads keep their exact bytes).
+    pub raw: Vec<u8>,
     /// The status the fake answered with.
     pub status: u16,
     /// The JSON the fake answered with.
@@ -241,6 +245,7 @@ async fn handle(
                 params.insert(k, Value::String(v));
             }
         } else if content_type.starts_with("multipart/") {
+            params.extend(form_fields(&content_type, &body));
             params.insert(
                 "_raw".into(),
                 Value::String(String::from_utf8_lossy(&body).into_owned()),
@@ -280,6 +285,7 @@ async fn handle(
         token,
         http_method: method.to_string(),
         body: params,
+        raw: body.to_vec(),
         status,
         response: response.clone(),
         at: Instant::now(),
@@ -310,6 +316,7 @@ async fn download(
         token,
         http_method: "GET".to_string(),
         body: json!({"file_path": file_path}),
+        raw: Vec::new(),
         status,
         response: response.clone(),
         at: Instant::now(),
@@ -395,6 +402,33 @@ fn default_answer(shared: &Shared, token: &str, method: &str, params: &Value) ->
 }
 
 /// `application/x-www-form-urlencoded` pairs (also used for query strings).
+/// The text fields of a multipart body (parts without a file name), like
+/// the Bot API reads `chat_id` and `caption` next to an uploaded file.
+fn form_fields(content_type: &str, body: &[u8]) -> Map<String, Value> {
+    let mut fields = Map::new();
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return fields;
+    };
+    let body = String::from_utf8_lossy(body);
+    for part in body.split(&format!("--{}", boundary.trim_matches('"'))) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        if head.contains("filename=") {
+            continue;
+        }
+        let name = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        if let Some(name) = name {
+            let value = value.strip_suffix("\r\n").unwrap_or(value);
+            fields.insert(name.to_string(), Value::String(value.to_string()));
+        }
+    }
+    fields
+}
+
 fn parse_form(input: &str) -> Vec<(String, String)> {
     input
         .split('&')

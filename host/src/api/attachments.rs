@@ -1,5 +1,6 @@
-//! Downloading an inbound attachment through its provider plugin, so an
-//! operator can open it without the provider's credentials ever leaving the host.
+//! Downloading attachments: inbound ones through their provider plugin, so an
+//! operator can open them without the provider's credentials ever leaving the
+//! host, and files operators attached to replies from the database.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -9,10 +10,13 @@ use axum::response::Response;
 use super::auth::User;
 use super::error::{ApiResult, AppError};
 use super::AppState;
-use crate::plugin::types::SendError;
+use crate::plugin::types::{FetchedAttachment, SendError};
 use crate::store::accounts::Role;
-use crate::store::{channels, inbox};
+use crate::store::inbox::{self, AttachmentOrigin};
+use crate::store::{channels, files};
 
+/// `GET /api/v1/messages/{id}/attachments/{index}`: an inbound attachment
+/// through its provider, or a file an operator attached to a reply.
 pub async fn download(
     State(state): State<AppState>,
     user: User,
@@ -23,11 +27,53 @@ pub async fn download(
         .ok_or(AppError::NotFound("attachment"))?;
     user.require_or_hide(&state, &source.workspace_id, Role::Agent, "attachment")
         .await?;
-    let account = channels::get(&state.db, &source.channel_id)
+    let (body, mime_type, file_name) = match source.origin {
+        AttachmentOrigin::Provider {
+            channel_id,
+            provider_ref,
+        } => {
+            let fetched = fetch_from_provider(&state, &channel_id, provider_ref).await?;
+            (fetched.body, fetched.mime_type, fetched.file_name)
+        }
+        AttachmentOrigin::Stored { file_id } => {
+            let file = files::of_message(&state.db, &message_id, &file_id)
+                .await?
+                .ok_or(AppError::NotFound("attachment"))?;
+            (file.content, Some(file.mime_type), Some(file.file_name))
+        }
+    };
+    Ok(file_response(
+        body,
+        mime_type.or(source.mime_type),
+        file_name.or(source.file_name),
+    ))
+}
+
+/// `GET /media/{token}`: a reply's file by its public link, for providers
+/// that fetch attachments by URL instead of taking an upload. The token is
+/// 256 random bits and the link expires (see `files::PUBLIC_LINK_LIFETIME_MICROS`).
+pub async fn public_file(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    let file = files::by_public_token(&state.db, &token)
         .await?
-        .ok_or_else(|| {
-            AppError::Unavailable("the channel of this attachment is disconnected".into())
-        })?;
+        .ok_or(AppError::NotFound("file"))?;
+    Ok(file_response(
+        file.content,
+        Some(file.mime_type),
+        Some(file.file_name),
+    ))
+}
+
+async fn fetch_from_provider(
+    state: &AppState,
+    channel_id: &str,
+    provider_ref: String,
+) -> ApiResult<FetchedAttachment> {
+    let account = channels::get(&state.db, channel_id).await?.ok_or_else(|| {
+        AppError::Unavailable("the channel of this attachment is disconnected".into())
+    })?;
     let plugin = state
         .plugins
         .for_workspace(&state.db, &account.workspace_id, &account.provider)
@@ -38,8 +84,8 @@ pub async fn download(
     let channel = account
         .to_plugin(&state.secrets, &state.public_url)
         .map_err(|error| AppError::Internal(error.into()))?;
-    let fetched = match plugin.fetch_attachment(channel, source.provider_ref).await {
-        Ok(Ok(fetched)) => fetched,
+    match plugin.fetch_attachment(channel, provider_ref).await {
+        Ok(Ok(fetched)) => Ok(fetched),
         Ok(Err(error)) => {
             let reason = match error {
                 SendError::Retry(_) | SendError::RateLimited(_) => {
@@ -50,24 +96,24 @@ pub async fn download(
                 }
                 SendError::Permanent(reason) => reason,
             };
-            return Err(AppError::Unavailable(format!(
+            Err(AppError::Unavailable(format!(
                 "cannot download the attachment: {reason}"
-            )));
+            )))
         }
-        Err(error) => return Err(AppError::Unavailable(error.to_string())),
-    };
-    let content_type = fetched
-        .mime_type
-        .or(source.mime_type)
-        .unwrap_or_else(|| "application/octet-stream".into());
-    let mut response = Response::new(Body::from(fetched.body));
+        Err(error) => Err(AppError::Unavailable(error.to_string())),
+    }
+}
+
+/// A file download that can never run as a page of ours.
+fn file_response(body: Vec<u8>, mime_type: Option<String>, file_name: Option<String>) -> Response {
+    let content_type = mime_type.unwrap_or_else(|| "application/octet-stream".into());
+    let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    // Never let a downloaded file run as a page of ours.
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -76,7 +122,7 @@ pub async fn download(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
-    if let Some(name) = fetched.file_name.or(source.file_name) {
+    if let Some(name) = file_name {
         let safe: String = name
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
@@ -85,5 +131,5 @@ pub async fn download(
             headers.insert(header::CONTENT_DISPOSITION, value);
         }
     }
-    Ok(response)
+    response
 }

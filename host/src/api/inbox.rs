@@ -15,9 +15,11 @@ use crate::store::channels;
 use crate::store::conversation_state;
 use crate::store::inbox::{self, ContactView, ConversationFilter, ConversationView, MessageView};
 
+pub use super::reply_body::ReplyRequest;
+
 /// Longest reply text accepted; providers have their own, smaller limits
 /// (Telegram 4096 characters) and the plugin reports those.
-const MAX_REPLY_BYTES: usize = 64 * 1024;
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 pub struct Page {
@@ -127,32 +129,33 @@ pub async fn messages(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct Reply {
-    text: String,
-    /// Provider message id of the message this reply answers.
-    reply_to: Option<String>,
-}
-
 pub async fn reply(
     State(state): State<AppState>,
     user: User,
     Path(conversation_id): Path<String>,
-    Json(body): Json<Reply>,
+    body: ReplyRequest,
 ) -> ApiResult<(StatusCode, Json<MessageView>)> {
     authorize_conversation(&state, &user, &conversation_id).await?;
-    if body.text.trim().is_empty() {
-        return Err(AppError::BadRequest("text must not be empty".into()));
+    let text = body.text.filter(|text| !text.trim().is_empty());
+    if text.is_none() && body.file.is_none() {
+        return Err(AppError::BadRequest("a reply needs text or a file".into()));
     }
-    if body.text.len() > MAX_REPLY_BYTES {
+    if text
+        .as_ref()
+        .is_some_and(|text| text.len() > MAX_REPLY_BYTES)
+    {
         return Err(AppError::BadRequest(format!(
             "text is longer than {MAX_REPLY_BYTES} bytes"
         )));
     }
+    if body.file.is_some() {
+        ensure_attachments_supported(&state, &conversation_id).await?;
+    }
     let (message_id, channel_id) = inbox::insert_reply(
         &state.db,
         &conversation_id,
-        &body.text,
+        text.as_deref(),
+        body.file.as_ref(),
         body.reply_to.as_deref(),
     )
     .await?
@@ -162,6 +165,28 @@ pub async fn reply(
         .await?
         .ok_or(AppError::NotFound("message"))?;
     Ok((StatusCode::ACCEPTED, Json(message)))
+}
+
+/// Refuses a file for a conversation whose provider cannot send one (its
+/// manifest says so), rather than failing the reply later.
+async fn ensure_attachments_supported(state: &AppState, conversation_id: &str) -> ApiResult<()> {
+    let Some((workspace_id, provider)) =
+        inbox::conversation_provider(&state.db, conversation_id).await?
+    else {
+        return Err(AppError::NotFound("conversation"));
+    };
+    let plugin = state
+        .plugins
+        .for_workspace(&state.db, &workspace_id, &provider)
+        .await?
+        .ok_or_else(|| AppError::Unavailable(format!("no plugin `{provider}` is loaded")))?;
+    if !plugin.manifest.capabilities.attachments {
+        return Err(AppError::Unprocessable(format!(
+            "{} cannot send files or images",
+            plugin.manifest.display_name
+        )));
+    }
+    Ok(())
 }
 
 /// Puts a pending reply on its provider's outbound topic; a reply that
@@ -183,6 +208,7 @@ async fn queue(
             let record = Record {
                 topic: topics::outbound(&account.provider),
                 key: format!("{channel_id}:{conversation_id}"),
+                partition: None,
                 payload: serde_json::to_vec(&job).expect("a job always serializes"),
             };
             state

@@ -14,6 +14,7 @@ pub mod members;
 pub mod oauth;
 pub mod plugins;
 pub mod rate_limit;
+mod reply_body;
 pub mod webhooks;
 pub mod widget;
 
@@ -106,7 +107,9 @@ pub fn router(state: AppState) -> Router {
         .route("/workspaces/{ws}/contacts", get(inbox::contacts))
         .route(
             "/conversations/{id}/messages",
-            get(inbox::messages).post(inbox::reply),
+            get(inbox::messages)
+                .post(inbox::reply)
+                .layer(DefaultBodyLimit::max(reply_body::MAX_REPLY_REQUEST_BYTES)),
         )
         .route(
             "/messages/{id}/attachments/{index}",
@@ -127,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .nest("/webhooks", webhooks)
         .nest("/oauth", oauth)
+        .route("/media/{token}", get(attachments::public_file))
         .merge(health_routes())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

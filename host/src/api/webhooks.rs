@@ -400,6 +400,7 @@ async fn admit(
         records.push(Record {
             topic: topics::webhook(provider),
             key: account.id.clone(),
+            partition: None,
             payload: serde_json::to_vec(&raw).expect("a raw webhook always serializes"),
         });
     }

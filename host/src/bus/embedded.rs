@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::{Bus, BusError, Consumer, Delivery, Record};
+use super::{Bus, BusError, Consumer, Delivery, Latency, Record};
 use crate::metrics;
 use crate::store::{now_micros, Db};
 
@@ -106,10 +106,12 @@ impl Bus for EmbeddedBus {
             .map_err(BusError::Unavailable)
     }
 
+    /// Publishes wake consumers in-process, so every consumer is prompt.
     async fn subscribe(
         &self,
         group: &str,
         topics: &[String],
+        _latency: Latency,
     ) -> Result<Box<dyn Consumer>, BusError> {
         let mut positions = BTreeMap::new();
         for topic in topics {

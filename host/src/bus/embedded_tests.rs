@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::EmbeddedBus;
-use crate::bus::{Bus, Consumer, Delivery, Record};
+use crate::bus::{Bus, Consumer, Delivery, Latency, Record};
 use crate::store::Db;
 
 const TOPIC: &str = "channel.webhook.telegram";
@@ -25,6 +25,7 @@ fn record(topic: &str, key: &str, payload: &str) -> Record {
     Record {
         topic: topic.to_string(),
         key: key.to_string(),
+        partition: None,
         payload: payload.as_bytes().to_vec(),
     }
 }
@@ -79,7 +80,7 @@ async fn publish_then_poll_returns_records_in_order_with_increasing_offsets() {
     publish(&bus, &[("chat-1", "c")]).await;
 
     let mut consumer = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let got = consumer.poll(100, Duration::from_secs(1)).await.unwrap();
@@ -102,7 +103,10 @@ async fn poll_returns_at_most_max_and_continues_where_it_stopped() {
         &[("k", "1"), ("k", "2"), ("k", "3"), ("k", "4"), ("k", "5")],
     )
     .await;
-    let mut consumer = bus.subscribe("g", &[TOPIC.to_string()]).await.unwrap();
+    let mut consumer = bus
+        .subscribe("g", &[TOPIC.to_string()], Latency::Prompt)
+        .await
+        .unwrap();
     let first = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
     let second = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
     let third = consumer.poll(2, Duration::from_secs(1)).await.unwrap();
@@ -131,7 +135,7 @@ async fn a_group_resumes_after_its_committed_offset() {
     publish(&bus, &[("k", "a"), ("k", "b"), ("k", "c")]).await;
 
     let mut consumer = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let got = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -141,7 +145,7 @@ async fn a_group_resumes_after_its_committed_offset() {
 
     publish(&bus, &[("k", "d"), ("k", "e")]).await;
     let mut resumed = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let later = resumed.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -160,14 +164,14 @@ async fn uncommitted_records_are_redelivered_and_commits_never_go_back() {
 
     // Polled but not committed: a new subscriber gets everything again.
     let mut consumer = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let got = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(got.len(), 3);
     drop(consumer);
     let mut again = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let redelivered = again.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -178,7 +182,7 @@ async fn uncommitted_records_are_redelivered_and_commits_never_go_back() {
     again.commit(&redelivered[..=0]).await.unwrap();
     drop(again);
     let mut resumed = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let rest = resumed.poll(10, Duration::from_secs(1)).await.unwrap();
@@ -190,12 +194,18 @@ async fn two_groups_are_independent() {
     let (_dir, _db, bus) = bus().await;
     publish(&bus, &[("k", "a"), ("k", "b")]).await;
 
-    let mut writer = bus.subscribe("writer", &[TOPIC.to_string()]).await.unwrap();
+    let mut writer = bus
+        .subscribe("writer", &[TOPIC.to_string()], Latency::Prompt)
+        .await
+        .unwrap();
     let seen = writer.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&seen), ["a", "b"]);
     writer.commit(&seen[..=1]).await.unwrap();
 
-    let mut audit = bus.subscribe("audit", &[TOPIC.to_string()]).await.unwrap();
+    let mut audit = bus
+        .subscribe("audit", &[TOPIC.to_string()], Latency::Prompt)
+        .await
+        .unwrap();
     let audited = audit.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(
         payloads(&audited),
@@ -205,8 +215,14 @@ async fn two_groups_are_independent() {
     audit.commit(&audited[..=0]).await.unwrap();
 
     publish(&bus, &[("k", "c")]).await;
-    let mut writer = bus.subscribe("writer", &[TOPIC.to_string()]).await.unwrap();
-    let mut audit = bus.subscribe("audit", &[TOPIC.to_string()]).await.unwrap();
+    let mut writer = bus
+        .subscribe("writer", &[TOPIC.to_string()], Latency::Prompt)
+        .await
+        .unwrap();
+    let mut audit = bus
+        .subscribe("audit", &[TOPIC.to_string()], Latency::Prompt)
+        .await
+        .unwrap();
     let writer_next = writer.poll(10, Duration::from_secs(1)).await.unwrap();
     let audit_next = audit.poll(10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(payloads(&writer_next), ["c"]);
@@ -217,7 +233,7 @@ async fn two_groups_are_independent() {
 async fn poll_waits_for_a_publish() {
     let (_dir, _db, bus) = bus().await;
     let mut consumer = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let publisher = Arc::clone(&bus);
@@ -266,7 +282,7 @@ async fn concurrent_publishers_all_land_exactly_once() {
     assert_eq!(rows, (TASKS * PER_TASK) as i64);
 
     let mut consumer = bus
-        .subscribe("inbound", &[TOPIC.to_string()])
+        .subscribe("inbound", &[TOPIC.to_string()], Latency::Prompt)
         .await
         .unwrap();
     let all = drain(consumer.as_mut(), TASKS * PER_TASK).await;
@@ -305,7 +321,10 @@ async fn one_consumer_reads_several_topics_and_commits_each() {
     ])
     .await
     .unwrap();
-    let mut consumer = bus.subscribe("inbound", &topics).await.unwrap();
+    let mut consumer = bus
+        .subscribe("inbound", &topics, Latency::Prompt)
+        .await
+        .unwrap();
     let first = drain(consumer.as_mut(), 3).await;
     assert_eq!(
         payloads(&first),
@@ -319,6 +338,9 @@ async fn one_consumer_reads_several_topics_and_commits_each() {
     consumer.commit(&telegram_only).await.unwrap();
     drop(consumer);
     bus.publish(vec![record(other, "b", "v2")]).await.unwrap();
-    let mut resumed = bus.subscribe("inbound", &topics).await.unwrap();
+    let mut resumed = bus
+        .subscribe("inbound", &topics, Latency::Prompt)
+        .await
+        .unwrap();
     assert_eq!(payloads(&drain(resumed.as_mut(), 2).await), ["v1", "v2"]);
 }

@@ -12,9 +12,10 @@
 //!   before the next poll, and rebalances happen inside polls, no in-flight
 //!   work is ever cut off by a rebalance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::CString;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -26,7 +27,7 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::{Bus, BusError, Consumer, Delivery, Record};
+use super::{Bus, BusError, Consumer, Delivery, Latency, Record};
 use crate::metrics;
 
 /// How long a publish may wait for the broker's acknowledgement before the
@@ -44,6 +45,11 @@ const SESSION_TIMEOUT_MS: &str = "6000";
 /// The price is idle requests: each consumer (one per role) fetches this
 /// often when there is nothing to read.
 pub const DEFAULT_FETCH_WAIT_MS: u32 = 10;
+/// Default of [`KafkaSettings::relaxed_fetch_wait_ms`]. Measured on tansu
+/// with every role idle in one process: with all consumers at 10 ms the
+/// broker spent a whole core answering fetches; the outbound consumer alone
+/// reads five topics of four partitions.
+pub const DEFAULT_RELAXED_FETCH_WAIT_MS: u32 = 100;
 const HEARTBEAT_INTERVAL_MS: &str = "1500";
 /// Interval of the background commit of stored offsets.
 const AUTO_COMMIT_INTERVAL_MS: &str = "1000";
@@ -59,14 +65,22 @@ pub struct KafkaSettings {
     /// retention.ms of the topics Switchboard creates (raw webhooks are
     /// replayed from it).
     pub retention: Duration,
-    /// fetch.wait.max.ms of every consumer.
+    /// fetch.wait.max.ms of the consumers on the webhook path.
     pub fetch_wait_ms: u32,
+    /// fetch.wait.max.ms of the other consumers (operator replies).
+    pub relaxed_fetch_wait_ms: u32,
 }
 
 pub struct KafkaBus {
     settings: KafkaSettings,
     producer: FutureProducer,
+    /// Partition counts per topic (full name) and when they were read.
+    partition_counts: Mutex<HashMap<String, (usize, Instant)>>,
 }
+
+/// How long a topic's partition count is trusted before it is read again
+/// (an operator may add partitions while the cluster runs).
+const PARTITION_COUNT_TTL: Duration = Duration::from_secs(60);
 
 fn unavailable(error: KafkaError) -> BusError {
     BusError::Unavailable(error.to_string())
@@ -89,7 +103,11 @@ impl KafkaBus {
             )
             .create()
             .map_err(unavailable)?;
-        Ok(KafkaBus { settings, producer })
+        Ok(KafkaBus {
+            settings,
+            producer,
+            partition_counts: Mutex::new(HashMap::new()),
+        })
     }
 
     fn topic(&self, name: &str) -> String {
@@ -143,9 +161,12 @@ impl Bus for KafkaBus {
             .map(|record| self.topic(&record.topic))
             .collect();
         let sends = records.iter().zip(&topics).map(|(record, topic)| {
-            let future = FutureRecord::to(topic)
+            let mut future = FutureRecord::to(topic)
                 .key(record.key.as_bytes())
                 .payload(&record.payload);
+            if let Some(partition) = record.partition {
+                future = future.partition(partition);
+            }
             self.producer.send(future, PUBLISH_TIMEOUT)
         });
         // librdkafka's own message timeout can overshoot by seconds while it
@@ -178,7 +199,12 @@ impl Bus for KafkaBus {
         &self,
         group: &str,
         topics: &[String],
+        latency: Latency,
     ) -> Result<Box<dyn Consumer>, BusError> {
+        let fetch_wait_ms = match latency {
+            Latency::Prompt => self.settings.fetch_wait_ms,
+            Latency::Relaxed => self.settings.relaxed_fetch_wait_ms,
+        };
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .set("group.id", format!("{}{group}", self.settings.namespace))
@@ -191,7 +217,7 @@ impl Bus for KafkaBus {
             // instead of librdkafka's 45 s keeps a crash from stalling a role.
             .set("session.timeout.ms", SESSION_TIMEOUT_MS)
             .set("heartbeat.interval.ms", HEARTBEAT_INTERVAL_MS)
-            .set("fetch.wait.max.ms", self.settings.fetch_wait_ms.to_string())
+            .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
             .set("socket.nagle.disable", "true")
             .create()
             .map_err(unavailable)?;
@@ -219,6 +245,43 @@ impl Bus for KafkaBus {
 
     async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError> {
         self.create_topics(topics).await
+    }
+
+    async fn partitions(&self, topic: &str) -> Result<usize, BusError> {
+        let full = self.topic(topic);
+        if let Some((count, read_at)) = self.partition_counts.lock().unwrap().get(&full) {
+            if read_at.elapsed() < PARTITION_COUNT_TTL {
+                return Ok(*count);
+            }
+        }
+        let producer = self.producer.clone();
+        let lookup = full.clone();
+        // librdkafka's metadata request blocks: off the async workers.
+        let count = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&lookup), Duration::from_secs(5))
+                .map(|metadata| {
+                    metadata
+                        .topics()
+                        .iter()
+                        .find(|topic| topic.name() == lookup)
+                        .map_or(0, |topic| topic.partitions().len())
+                })
+        })
+        .await
+        .map_err(|error| BusError::Unavailable(error.to_string()))?
+        .map_err(unavailable)?;
+        if count == 0 {
+            return Err(BusError::Unavailable(format!(
+                "topic {full} has no partitions (does it exist?)"
+            )));
+        }
+        self.partition_counts
+            .lock()
+            .unwrap()
+            .insert(full, (count, Instant::now()));
+        Ok(count)
     }
 
     async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError> {

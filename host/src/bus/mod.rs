@@ -28,6 +28,9 @@ pub struct Record {
     pub topic: String,
     /// Partition key: records with one key stay in order.
     pub key: String,
+    /// A partition chosen by the publisher instead of the key's hash (packs
+    /// of normalized events); the embedded bus has one partition and ignores it.
+    pub partition: Option<i32>,
     pub payload: Vec<u8>,
 }
 
@@ -43,6 +46,17 @@ pub struct Delivery {
     pub offset: i64,
 }
 
+/// How soon a consumer must see a new record. Brokers that hold every fetch
+/// for its whole wait (tansu) pay for each fetch of every partition, idle or
+/// not, so only the webhook path asks for the shortest wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    /// On a webhook's way to the database (inbound, writer).
+    Prompt,
+    /// Operator replies: a tenth of a second more is not noticed.
+    Relaxed,
+}
+
 #[async_trait]
 pub trait Bus: Send + Sync {
     /// Appends records durably, all or none.
@@ -56,6 +70,7 @@ pub trait Bus: Send + Sync {
         &self,
         group: &str,
         topics: &[String],
+        latency: Latency,
     ) -> Result<Box<dyn Consumer>, BusError>;
 
     /// True when the bus can take records now.
@@ -65,6 +80,11 @@ pub trait Bus: Send + Sync {
     /// `since_micros` (unix microseconds), up to the end of the topic when
     /// called; for replaying raw webhooks through another plugin version.
     async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError>;
+
+    /// How many partitions `topic` has (1 on the embedded bus).
+    async fn partitions(&self, _topic: &str) -> Result<usize, BusError> {
+        Ok(1)
+    }
 
     /// Creates the topics that do not exist yet (a plugin installed at run
     /// time brings two). The embedded bus needs none.

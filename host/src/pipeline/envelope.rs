@@ -82,6 +82,16 @@ pub struct Normalized {
     pub event: Event,
 }
 
+/// What a record of `channel.inbound.normalized` holds: a pack of events
+/// (see `pipeline::pack`), or one bare event as records written before
+/// packing did.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NormalizedRecord {
+    Pack { events: Vec<Normalized> },
+    One(Box<Normalized>),
+}
+
 /// An operator reply to deliver, for `channel.outbound.<provider>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutboundJob {

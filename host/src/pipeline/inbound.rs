@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::envelope::{topics, Normalized, RawWebhook};
+use super::pack;
 use super::{dead_letter, Following, Pipeline, FAILURE_BACKOFF};
-use crate::bus::{Delivery, Record};
+use crate::bus::{Delivery, Latency, Record};
 use crate::metrics;
 use crate::plugin::types::{Channel, EventBody, IncomingRequest};
 use crate::plugin::Plugin;
@@ -22,7 +23,8 @@ const POLL_WAIT: Duration = Duration::from_millis(500);
 /// One consumer over every provider's raw webhook topic; each batch is
 /// normalized provider by provider.
 pub async fn run(pipeline: Pipeline) {
-    let mut following = Following::new(&pipeline, GROUP, Pipeline::webhook_topics).await;
+    let mut following =
+        Following::new(&pipeline, GROUP, Latency::Prompt, Pipeline::webhook_topics).await;
     loop {
         following.refresh(&pipeline).await;
         let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
@@ -73,7 +75,14 @@ pub async fn run(pipeline: Pipeline) {
         }
         // Publish, then commit: a crash in between redelivers the batch and
         // the writer's dedup absorbs the repeat.
-        if let Err(error) = pipeline.bus.publish(records).await {
+        let published = match pipeline.bus.partitions(topics::NORMALIZED).await {
+            Ok(partitions) => {
+                let records = pack::pack_normalized(records, partitions);
+                pipeline.bus.publish(records).await
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = published {
             tracing::error!(%error, "cannot publish normalized events; will redo the batch");
             tokio::time::sleep(FAILURE_BACKOFF).await;
             following.resubscribe(&pipeline).await;
@@ -251,6 +260,7 @@ async fn process(
                     records.push(Record {
                         topic: topics::NORMALIZED.into(),
                         key,
+                        partition: None,
                         payload: serde_json::to_vec(&normalized).expect("events always serialize"),
                     });
                 }

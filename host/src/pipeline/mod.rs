@@ -9,12 +9,13 @@
 pub mod envelope;
 pub mod inbound;
 pub mod outbound;
+pub mod pack;
 pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bus::{Bus, Delivery, Record};
+use crate::bus::{Bus, Delivery, Latency, Record};
 use crate::config::Role;
 use crate::metrics;
 use crate::plugin::PluginRegistry;
@@ -93,6 +94,7 @@ pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
     Record {
         topic: topics::DEADLETTER.into(),
         key: delivery.key.clone(),
+        partition: None,
         payload: serde_json::to_vec(&letter).expect("a dead letter always serializes"),
     }
 }
@@ -103,6 +105,7 @@ pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
 /// uncommitted).
 struct Following {
     group: &'static str,
+    latency: Latency,
     topics_of: fn(&Pipeline) -> Vec<String>,
     topics: Vec<String>,
     changes: tokio::sync::watch::Receiver<u64>,
@@ -113,14 +116,16 @@ impl Following {
     async fn new(
         pipeline: &Pipeline,
         group: &'static str,
+        latency: Latency,
         topics_of: fn(&Pipeline) -> Vec<String>,
     ) -> Following {
         let mut changes = pipeline.plugins.changes();
         changes.mark_unchanged();
         let topics = topics_of(pipeline);
-        let consumer = subscribe(&pipeline.bus, group, &topics).await;
+        let consumer = subscribe(&pipeline.bus, group, &topics, latency).await;
         Following {
             group,
+            latency,
             topics_of,
             topics,
             changes,
@@ -147,13 +152,13 @@ impl Following {
             ?topics,
             "plugins changed; resubscribing"
         );
-        self.consumer = subscribe(&pipeline.bus, self.group, &topics).await;
+        self.consumer = subscribe(&pipeline.bus, self.group, &topics, self.latency).await;
         self.topics = topics;
     }
 
     /// Starts over from the last committed offsets (after a failed batch).
     async fn resubscribe(&mut self, pipeline: &Pipeline) {
-        self.consumer = subscribe(&pipeline.bus, self.group, &self.topics).await;
+        self.consumer = subscribe(&pipeline.bus, self.group, &self.topics, self.latency).await;
     }
 }
 
@@ -162,9 +167,10 @@ async fn subscribe(
     bus: &Arc<dyn Bus>,
     group: &str,
     topics: &[String],
+    latency: Latency,
 ) -> Box<dyn crate::bus::Consumer> {
     loop {
-        match bus.subscribe(group, topics).await {
+        match bus.subscribe(group, topics, latency).await {
             Ok(consumer) => return consumer,
             Err(error) => {
                 tracing::error!(%error, group, ?topics, "cannot subscribe; retrying");

@@ -10,10 +10,10 @@ use futures_util::future::join_all;
 
 use super::envelope::OutboundJob;
 use super::{Following, Pipeline, FAILURE_BACKOFF};
-use crate::bus::Delivery;
+use crate::bus::{Delivery, Latency};
 use crate::metrics;
-use crate::plugin::types::{OutboundMessage, SendError};
-use crate::store::{channels, inbox};
+use crate::plugin::types::{AttachmentKind, OutboundAttachment, OutboundMessage, SendError};
+use crate::store::{channels, files, inbox};
 
 const GROUP: &str = "switchboard-outbound";
 const BATCH: usize = 64;
@@ -27,7 +27,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// One consumer over every provider's outbound topic.
 pub async fn run(pipeline: Pipeline) {
-    let mut following = Following::new(&pipeline, GROUP, Pipeline::outbound_topics).await;
+    let mut following = Following::new(
+        &pipeline,
+        GROUP,
+        Latency::Relaxed,
+        Pipeline::outbound_topics,
+    )
+    .await;
     loop {
         following.refresh(&pipeline).await;
         let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
@@ -125,12 +131,16 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
     let channel = account
         .to_plugin(&pipeline.secrets, &pipeline.public_url)
         .map_err(|error| error.to_string())?;
+    let attachment = match &work.file {
+        Some((file_id, kind)) => Some(attachment(pipeline, &work.message_id, file_id, kind).await?),
+        None => None,
+    };
     let message = OutboundMessage {
         message_id: work.message_id.clone(),
         thread_id: work.thread_id.clone(),
         recipient_id: work.recipient_id.clone(),
         text: work.text.clone(),
-        attachment: None,
+        attachment,
         reply_to: work.reply_to.clone(),
     };
     let mut last_reason = String::new();
@@ -164,4 +174,41 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
     Err(format!(
         "gave up after {MAX_ATTEMPTS} attempts: {last_reason}"
     ))
+}
+
+/// The file of a reply as the plugin gets it: the bytes to upload and, for
+/// providers that only fetch by URL (Instagram), the file's public link.
+/// Plugins that can upload do so, so the provider never has to reach us.
+async fn attachment(
+    pipeline: &Pipeline,
+    message_id: &str,
+    file_id: &str,
+    kind: &str,
+) -> Result<OutboundAttachment, String> {
+    let file = files::of_message(&pipeline.db, message_id, file_id)
+        .await
+        .map_err(|error| format!("database error: {error}"))?
+        .ok_or("the attached file no longer exists")?;
+    Ok(OutboundAttachment {
+        kind: attachment_kind(kind),
+        url: Some(format!(
+            "{}/media/{}",
+            pipeline.public_url.trim_end_matches('/'),
+            file.public_token
+        )),
+        file_name: Some(file.file_name),
+        mime_type: Some(file.mime_type),
+        data: Some(file.content),
+    })
+}
+
+fn attachment_kind(kind: &str) -> AttachmentKind {
+    match kind {
+        "image" => AttachmentKind::Image,
+        "video" => AttachmentKind::Video,
+        "audio" => AttachmentKind::Audio,
+        "voice" => AttachmentKind::Voice,
+        "sticker" => AttachmentKind::Sticker,
+        _ => AttachmentKind::Document,
+    }
 }

@@ -3,19 +3,30 @@
 
 use std::time::Duration;
 
-use super::envelope::{topics, Normalized};
+use super::envelope::{topics, Normalized, NormalizedRecord};
 use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
+use crate::bus::Latency;
 use crate::metrics;
 use crate::store::{now_micros, writer};
 
 const GROUP: &str = "switchboard-writer";
+/// Records per poll. A record is a pack of up to a few hundred events (or,
+/// written before packing, one event).
+const BATCH: usize = 64;
 /// Events per transaction: one commit for many rows is what makes the
-/// embedded default keep up with bursts.
-const BATCH: usize = 512;
+/// embedded default keep up with bursts; bounded so one transaction never
+/// holds the database for long.
+const EVENTS_PER_TRANSACTION: usize = 512;
 const POLL_WAIT: Duration = Duration::from_millis(500);
 
 pub async fn run(pipeline: Pipeline) {
-    let mut consumer = subscribe(&pipeline.bus, GROUP, &[topics::NORMALIZED.to_string()]).await;
+    let mut consumer = subscribe(
+        &pipeline.bus,
+        GROUP,
+        &[topics::NORMALIZED.to_string()],
+        Latency::Prompt,
+    )
+    .await;
     loop {
         let batch = match consumer.poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
@@ -31,44 +42,17 @@ pub async fn run(pipeline: Pipeline) {
         let mut events = Vec::with_capacity(batch.len());
         let mut poison = Vec::new();
         for delivery in &batch {
-            match serde_json::from_slice::<Normalized>(&delivery.payload) {
-                Ok(event) => events.push(event),
+            match serde_json::from_slice::<NormalizedRecord>(&delivery.payload) {
+                Ok(NormalizedRecord::Pack { events: pack }) => events.extend(pack),
+                Ok(NormalizedRecord::One(event)) => events.push(*event),
                 Err(error) => poison.push(dead_letter(
                     delivery,
                     format!("unreadable normalized event: {error}"),
                 )),
             }
         }
-        // A database failure pauses the writer on this batch until it succeeds:
-        // skipping ahead would lose events, and the batch is idempotent.
-        let applied = loop {
-            let started = std::time::Instant::now();
-            match writer::apply_batch(&pipeline.db, &events).await {
-                Ok(applied) => {
-                    metrics::observe(
-                        "switchboard_db_write_seconds",
-                        &[],
-                        started.elapsed().as_secs_f64(),
-                    );
-                    break applied;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "writer transaction failed; retrying");
-                    metrics::inc("switchboard_writer_retries_total", &[]);
-                    tokio::time::sleep(FAILURE_BACKOFF).await;
-                }
-            }
-        };
-        let committed_at = now_micros();
-        for (event, outcome) in events.iter().zip(&applied) {
-            metrics::inc(
-                "switchboard_events_applied_total",
-                &[("provider", &event.provider), ("outcome", outcome.as_str())],
-            );
-            if *outcome == writer::Applied::Written {
-                let seconds = (committed_at - event.received_at).max(0) as f64 / 1e6;
-                metrics::observe("switchboard_webhook_to_commit_seconds", &[], seconds);
-            }
+        for chunk in events.chunks(EVENTS_PER_TRANSACTION) {
+            apply(&pipeline, chunk).await;
         }
         while let Err(error) = pipeline.bus.publish(poison.clone()).await {
             tracing::error!(%error, "cannot dead-letter; retrying");
@@ -76,6 +60,41 @@ pub async fn run(pipeline: Pipeline) {
         }
         if let Err(error) = consumer.commit(&batch).await {
             tracing::error!(%error, "writer cannot commit offset");
+        }
+    }
+}
+
+/// Applies events in one transaction. A database failure pauses the writer
+/// here until it succeeds: skipping ahead would lose events, and applying
+/// is idempotent.
+async fn apply(pipeline: &Pipeline, events: &[Normalized]) {
+    let applied = loop {
+        let started = std::time::Instant::now();
+        match writer::apply_batch(&pipeline.db, events).await {
+            Ok(applied) => {
+                metrics::observe(
+                    "switchboard_db_write_seconds",
+                    &[],
+                    started.elapsed().as_secs_f64(),
+                );
+                break applied;
+            }
+            Err(error) => {
+                tracing::error!(%error, "writer transaction failed; retrying");
+                metrics::inc("switchboard_writer_retries_total", &[]);
+                tokio::time::sleep(FAILURE_BACKOFF).await;
+            }
+        }
+    };
+    let committed_at = now_micros();
+    for (event, outcome) in events.iter().zip(&applied) {
+        metrics::inc(
+            "switchboard_events_applied_total",
+            &[("provider", &event.provider), ("outcome", outcome.as_str())],
+        );
+        if *outcome == writer::Applied::Written {
+            let seconds = (committed_at - event.received_at).max(0) as f64 / 1e6;
+            metrics::observe("switchboard_webhook_to_commit_seconds", &[], seconds);
         }
     }
 }

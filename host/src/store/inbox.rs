@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{new_id, now_micros, rfc3339, Db, MOVE_UPDATED_AT};
+use super::{files, new_id, now_micros, rfc3339, Db, MOVE_UPDATED_AT};
 
 #[derive(Debug, Serialize)]
 pub struct ContactRef {
@@ -16,8 +16,16 @@ pub struct ContactRef {
 #[derive(Debug, Serialize)]
 pub struct LastMessage {
     pub text: Option<String>,
+    /// Kind and file name of each attachment, for a one-line summary.
+    pub attachments: Vec<AttachmentSummary>,
     pub direction: String,
     pub created_at: String,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct AttachmentSummary {
+    pub kind: String,
+    pub file_name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +90,21 @@ pub async fn conversation_workspace(
         .await
 }
 
+/// The workspace of a conversation and the provider of its channel.
+pub async fn conversation_provider(
+    db: &Db,
+    conversation_id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT c.workspace_id, a.provider FROM conversations c
+         JOIN channel_accounts a ON a.id = c.channel_account_id WHERE c.id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(row.map(|row| (row.get("workspace_id"), row.get("provider"))))
+}
+
 /// Which conversations a list shows.
 #[derive(Debug, Default)]
 pub struct ConversationFilter {
@@ -119,7 +142,8 @@ pub async fn conversations(
     let rows = sqlx::query(
         "SELECT c.id, c.channel_account_id, ch.provider, c.kind, c.title, c.contact_id, ct.name AS contact_name,
                 c.status, c.created_at, c.updated_at,
-                m.text AS last_text, m.direction AS last_direction, m.created_at AS last_created_at,
+                m.text AS last_text, m.attachments AS last_attachments, m.direction AS last_direction,
+                m.created_at AS last_created_at,
                 (SELECT COUNT(*) FROM messages um
                   WHERE um.conversation_id = c.id AND um.direction = 'in'
                     AND um.created_at > COALESCE(
@@ -164,6 +188,10 @@ pub async fn conversations(
                 .get::<Option<String>, _>("last_direction")
                 .map(|direction| LastMessage {
                     text: row.get("last_text"),
+                    attachments: row
+                        .get::<Option<String>, _>("last_attachments")
+                        .and_then(|json| serde_json::from_str(&json).ok())
+                        .unwrap_or_default(),
                     direction,
                     created_at: rfc3339(row.get("last_created_at")),
                 }),
@@ -287,14 +315,17 @@ pub struct OutboundWork {
     pub reply_to: Option<String>,
     pub status: String,
     pub attempts: i64,
+    /// The file the operator attached, if any: its `file_id` and kind.
+    pub file: Option<(String, String)>,
 }
 
-/// Stores an operator reply as pending. Returns its id and channel, or None
-/// when the conversation does not exist.
+/// Stores an operator reply (text, a file, or both) as pending. Returns its
+/// id and channel, or None when the conversation does not exist.
 pub async fn insert_reply(
     db: &Db,
     conversation_id: &str,
-    text: &str,
+    text: Option<&str>,
+    file: Option<&files::NewFile>,
     reply_to: Option<&str>,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let channel: Option<String> =
@@ -307,19 +338,28 @@ pub async fn insert_reply(
     };
     let id = new_id();
     let now = now_micros();
+    let file = file.map(|file| (new_id(), file));
+    let attachments: Vec<serde_json::Value> = file
+        .iter()
+        .map(|(file_id, file)| file.attachment_entry(file_id))
+        .collect();
     let mut tx = db.write.begin().await?;
     sqlx::query(
-        "INSERT INTO messages (id, conversation_id, channel_account_id, direction, text, reply_to, status, created_at)
-         VALUES ($1, $2, $3, 'out', $4, $5, 'pending', $6)",
+        "INSERT INTO messages (id, conversation_id, channel_account_id, direction, text, attachments, reply_to, status, created_at)
+         VALUES ($1, $2, $3, 'out', $4, $5, $6, 'pending', $7)",
     )
     .bind(&id)
     .bind(conversation_id)
     .bind(&channel_id)
     .bind(text)
+    .bind(serde_json::Value::Array(attachments).to_string())
     .bind(reply_to)
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    if let Some((file_id, file)) = &file {
+        files::insert(&mut tx, file_id, &id, file).await?;
+    }
     sqlx::query(&format!(
         "UPDATE conversations SET last_message_at = $1, {MOVE_UPDATED_AT} WHERE id = $2"
     ))
@@ -333,7 +373,7 @@ pub async fn insert_reply(
 
 pub async fn outbound_work(db: &Db, message_id: &str) -> Result<Option<OutboundWork>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT m.id, m.channel_account_id, c.provider_thread_id, ci.provider_user_id AS recipient, m.text, m.reply_to, m.status, m.attempts
+        "SELECT m.id, m.channel_account_id, c.provider_thread_id, ci.provider_user_id AS recipient, m.text, m.attachments, m.reply_to, m.status, m.attempts
          FROM messages m
          JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN contact_identities ci ON ci.contact_id = c.contact_id AND ci.channel_account_id = c.channel_account_id
@@ -355,8 +395,20 @@ pub async fn outbound_work(db: &Db, message_id: &str) -> Result<Option<OutboundW
             reply_to: row.get("reply_to"),
             status: row.get("status"),
             attempts: row.get("attempts"),
+            file: stored_file_of(&row.get::<String, _>("attachments")),
         }
     }))
+}
+
+/// The first uploaded file among a message's attachments (a reply carries at
+/// most one), as its `file_id` and kind.
+fn stored_file_of(attachments: &str) -> Option<(String, String)> {
+    let list: Vec<serde_json::Value> = serde_json::from_str(attachments).unwrap_or_default();
+    list.iter().find_map(|entry| {
+        let file_id = entry["file_id"].as_str()?;
+        let kind = entry["kind"].as_str().unwrap_or("document");
+        Some((file_id.to_string(), kind.to_string()))
+    })
 }
 
 pub async fn mark_sent(
@@ -451,12 +503,22 @@ pub async fn requeue_failed(db: &Db, message_id: &str) -> Result<Option<String>,
     Ok(channel)
 }
 
-/// Where an inbound attachment can be fetched: its channel, workspace and
-/// the plugin reference, with the stored file name and type.
+/// Where an attachment's bytes come from.
+pub enum AttachmentOrigin {
+    /// An inbound attachment: fetched through the channel's plugin.
+    Provider {
+        channel_id: String,
+        provider_ref: String,
+    },
+    /// A file an operator attached to a reply, stored with the message.
+    Stored { file_id: String },
+}
+
+/// An attachment of a message: its workspace (who may see it), where its
+/// bytes come from, and the stored file name and type.
 pub struct AttachmentSource {
     pub workspace_id: String,
-    pub channel_id: String,
-    pub provider_ref: String,
+    pub origin: AttachmentOrigin,
     pub file_name: Option<String>,
     pub mime_type: Option<String>,
 }
@@ -486,13 +548,17 @@ pub async fn attachment_source(
             .filter(|value| !value.is_empty())
             .map(str::to_string)
     };
-    let Some(provider_ref) = text("provider_ref") else {
-        return Ok(None);
+    let origin = match (text("file_id"), text("provider_ref")) {
+        (Some(file_id), _) => AttachmentOrigin::Stored { file_id },
+        (None, Some(provider_ref)) => AttachmentOrigin::Provider {
+            channel_id: row.get("channel_account_id"),
+            provider_ref,
+        },
+        (None, None) => return Ok(None),
     };
     Ok(Some(AttachmentSource {
         workspace_id: row.get("workspace_id"),
-        channel_id: row.get("channel_account_id"),
-        provider_ref,
+        origin,
         file_name: text("file_name"),
         mime_type: text("mime_type"),
     }))

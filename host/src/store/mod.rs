@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod channels;
 pub mod conversation_state;
+pub mod files;
 pub mod inbox;
 pub mod invites;
 pub mod widget;

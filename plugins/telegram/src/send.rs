@@ -1,8 +1,8 @@
 //! Outbound messages as Bot API calls.
 //!
 //! Text goes through `sendMessage`; an attachment through the `send*` method
-//! for its kind, with the text as its caption, either as a URL Telegram
-//! fetches itself or as a multipart upload of the bytes.
+//! for its kind, with the text as its caption, either as a multipart upload
+//! of the bytes (whenever the host has them) or as a URL Telegram fetches.
 
 use serde_json::{json, Map, Value};
 use switchboard_plugin_sdk::multipart::Form;
@@ -153,13 +153,18 @@ pub(crate) fn build(message: OutboundMessage) -> Result<ApiCall, SendError> {
         fields.insert("caption".into(), Value::String(caption));
     }
 
-    if let Some(url) = attachment.url.filter(|url| !url.is_empty()) {
+    // Bytes are uploaded when the host has them: a URL needs Telegram to
+    // reach the host, which a self-hosted install may not allow.
+    let Some(data) = attachment.data.filter(|data| !data.is_empty()) else {
+        let url = attachment
+            .url
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| {
+                SendError::Permanent("the attachment has neither a URL nor data".into())
+            })?;
         fields.insert(file_field.into(), Value::String(url));
         return Ok(ApiCall::json(method, Value::Object(fields)));
-    }
-    let data = attachment
-        .data
-        .ok_or_else(|| SendError::Permanent("the attachment has neither a URL nor data".into()))?;
+    };
     let file_name = attachment.file_name.unwrap_or_else(|| {
         let extension = attachment
             .mime_type

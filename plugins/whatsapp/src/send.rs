@@ -1,8 +1,8 @@
 //! Outbound messages through `POST /{phone-number-id}/messages`.
 //!
-//! Text is a `text` message. An attachment goes by link when it has a URL,
-//! else its bytes are uploaded first (`POST /{phone-number-id}/media`) and
-//! sent by media id. The text rides along as the caption where WhatsApp
+//! Text is a `text` message. An attachment's bytes, when the host has them,
+//! are uploaded first (`POST /{phone-number-id}/media`) and sent by media id;
+//! otherwise it goes by link. The text rides along as the caption where WhatsApp
 //! takes one (image, video, document; up to 1024 characters); otherwise it
 //! follows as its own message. A reply quotes the message it answers
 //! (`context.message_id`) on the first message sent.
@@ -150,12 +150,14 @@ pub(crate) fn plan(message: OutboundMessage) -> Result<Plan, SendError> {
         }
         other => (None, other),
     };
+    // Bytes are uploaded when the host has them: a link needs WhatsApp to
+    // reach the host, which a self-hosted install may not allow.
     let source = match (
         attachment.url.filter(|url| !url.is_empty()),
-        attachment.data,
+        attachment.data.filter(|data| !data.is_empty()),
     ) {
-        (Some(url), _) => Source::Link(url),
-        (None, Some(data)) => {
+        (Some(url), None) => Source::Link(url),
+        (_, Some(data)) => {
             let mime_type = attachment
                 .mime_type
                 .clone()

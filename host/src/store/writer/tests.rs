@@ -161,10 +161,11 @@ impl Fixture {
         let first = anna_says("update:1", &format!("{ANNA}:512"), "Hi");
         assert_eq!(self.apply_one(self.event_of(first)).await, Applied::Written);
         let conversation_id = self.conversation_id(ANNA).await;
-        let (id, channel) = inbox::insert_reply(&self.db, &conversation_id, "On its way", None)
-            .await
-            .expect("insert the reply")
-            .expect("the conversation exists");
+        let (id, channel) =
+            inbox::insert_reply(&self.db, &conversation_id, Some("On its way"), None, None)
+                .await
+                .expect("insert the reply")
+                .expect("the conversation exists");
         assert_eq!(channel, self.channel_id);
         sqlx::query("UPDATE messages SET provider_message_id = ? WHERE id = ?")
             .bind(provider_message_id)
@@ -697,7 +698,7 @@ async fn an_echo_of_our_own_reply_writes_no_new_row() {
     let first = anna_says("update:1", "123456789:512", "Hi");
     assert_eq!(fx.apply_one(fx.event_of(first)).await, Applied::Written);
     let conversation_id = fx.conversation_id(ANNA).await;
-    let (reply, _) = inbox::insert_reply(&fx.db, &conversation_id, "On its way", None)
+    let (reply, _) = inbox::insert_reply(&fx.db, &conversation_id, Some("On its way"), None, None)
         .await
         .unwrap()
         .unwrap();
@@ -733,7 +734,7 @@ async fn an_echo_that_overtakes_mark_sent_still_leaves_one_sent_row() {
     let first = anna_says("update:1", "123456789:512", "Hi");
     assert_eq!(fx.apply_one(fx.event_of(first)).await, Applied::Written);
     let conversation_id = fx.conversation_id(ANNA).await;
-    let (reply, _) = inbox::insert_reply(&fx.db, &conversation_id, "On its way", None)
+    let (reply, _) = inbox::insert_reply(&fx.db, &conversation_id, Some("On its way"), None, None)
         .await
         .unwrap()
         .unwrap();

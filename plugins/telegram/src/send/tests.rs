@@ -172,6 +172,21 @@ fn data_attachments_are_uploaded_as_multipart() {
 }
 
 #[test]
+fn bytes_win_over_a_url() {
+    let message = with_attachment(
+        AttachmentKind::Image,
+        Some("https://switchboard.example/media/abc"),
+        Some(b"\x89PNG".to_vec()),
+    );
+    let call = build(message).unwrap();
+    assert_eq!(call.method, "sendPhoto");
+    let Payload::Multipart(form) = call.payload else {
+        panic!("expected an upload, not the URL");
+    };
+    assert!(!String::from_utf8_lossy(&form.body).contains("switchboard.example"));
+}
+
+#[test]
 fn uploads_without_a_name_get_one_from_their_type() {
     let mut message = with_attachment(AttachmentKind::Image, None, Some(vec![0xff, 0xd8]));
     if let Some(attachment) = message.attachment.as_mut() {

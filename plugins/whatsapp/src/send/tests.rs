@@ -276,6 +276,21 @@ fn bytes_are_uploaded_then_sent_by_id() {
 }
 
 #[test]
+fn bytes_win_over_a_link() {
+    let mut message = with_attachment(
+        AttachmentKind::Document,
+        Some("https://switchboard.example/media/abc"),
+        Some(b"%PDF".to_vec()),
+        None,
+    );
+    if let Some(attachment) = message.attachment.as_mut() {
+        attachment.mime_type = Some("application/pdf".into());
+    }
+    let (_, source) = plan(message).unwrap().media.unwrap();
+    assert!(matches!(source, Source::Upload { .. }), "{source:?}");
+}
+
+#[test]
 fn uploads_need_a_type() {
     let mut named = with_attachment(AttachmentKind::Document, None, Some(vec![1]), None);
     if let Some(attachment) = named.attachment.as_mut() {
