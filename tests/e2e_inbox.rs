@@ -375,7 +375,19 @@ async fn uploads_that_cannot_be_sent_are_refused_up_front() {
     assert!(error.contains("larger than 10 MB"), "{error}");
     let error = env
         .api
-        .post_form(&path, &[Part::file("file", "empty.txt", "text/plain", b"")])
+        .post_form(
+            &path,
+            &[
+                Part::text("text", "See attached"),
+                Part::file("file", "empty.txt", "text/plain", b""),
+            ],
+        )
+        .await
+        .expect_error(400, "an empty file, even with text");
+    assert!(error.contains("`empty.txt` is empty"), "{error}");
+    let error = env
+        .api
+        .post_form(&path, &[Part::text("text", "   ")])
         .await
         .expect_error(400, "neither text nor a file");
     assert!(error.contains("text or a file"), "{error}");

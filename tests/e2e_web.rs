@@ -109,6 +109,49 @@ async fn a_browser_session_lives_in_an_httponly_cookie_until_sign_out() {
     assert_eq!(body["workspaces"][0]["id"], env.ws());
     assert_eq!(body["workspaces"][0]["role"], "owner");
 
+    // Changes made with the cookie must come from this site: a reply with
+    // a file is a multipart POST, which another site's page can send
+    // without a preflight.
+    let reply = |headers: &[(&str, String)]| {
+        let mut request = http
+            .post(format!("{base}/api/v1/conversations/no-such-id/messages"))
+            .header(COOKIE, cookie.clone())
+            .header(CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body("--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhi\r\n--b--\r\n");
+        for (name, value) in headers {
+            request = request.header(*name, value.clone());
+        }
+        request.send()
+    };
+    let host = base.trim_start_matches("http://").to_string();
+    for refused in [
+        vec![("sec-fetch-site", "cross-site".to_string())],
+        vec![("sec-fetch-site", "same-site".to_string())],
+        vec![("origin", "https://evil.example".to_string())],
+        vec![("origin", format!("http://{host}.evil.example"))],
+    ] {
+        let resp = reply(&refused).await.unwrap();
+        assert_eq!(resp.status(), 403, "{refused:?}");
+    }
+    for allowed in [
+        vec![("sec-fetch-site", "same-origin".to_string())],
+        vec![("origin", base.to_string())],
+        vec![],
+    ] {
+        // Past the check: the conversation does not exist.
+        let resp = reply(&allowed).await.unwrap();
+        assert_eq!(resp.status(), 404, "{allowed:?}");
+    }
+    let with_bearer = http
+        .post(format!("{base}/api/v1/conversations/no-such-id/messages"))
+        .bearer_auth(&token)
+        .header("origin", "https://tool.example")
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bearer.status(), 404, "a bearer token is not ambient");
+
     let resp = http
         .post(format!("{base}/api/v1/auth/logout"))
         .header(COOKIE, cookie.clone())

@@ -123,13 +123,48 @@ fn file_response(body: Vec<u8>, mime_type: Option<String>, file_name: Option<Str
         HeaderValue::from_static("sandbox"),
     );
     if let Some(name) = file_name {
-        let safe: String = name
-            .chars()
-            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
-            .collect();
-        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        if let Ok(value) = HeaderValue::from_str(&content_disposition(&name)) {
             headers.insert(header::CONTENT_DISPOSITION, value);
         }
     }
     response
+}
+
+/// `attachment` with an ASCII `filename` for old clients and the exact name
+/// as RFC 5987 `filename*` (so "фото.jpg" stays "фото.jpg").
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' ' => ' ',
+            c if c.is_ascii_graphic() && c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn file_names_survive_in_both_forms() {
+        assert_eq!(
+            content_disposition("фото 1.jpg"),
+            "attachment; filename=\"____ 1.jpg\"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE%201.jpg"
+        );
+        assert_eq!(
+            content_disposition("a\"b\\c\r\n.txt"),
+            "attachment; filename=\"a_b_c__.txt\"; filename*=UTF-8''a%22b%5Cc%0D%0A.txt"
+        );
+    }
 }

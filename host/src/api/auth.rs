@@ -82,6 +82,12 @@ pub const SESSION_COOKIE: &str = "switchboard_session";
 
 /// The session token of a request: the bearer token, else the session cookie.
 fn session_token(headers: &HeaderMap) -> Option<&str> {
+    session_credential(headers).map(|(token, _)| token)
+}
+
+/// The session token and whether it came in the cookie (which a browser
+/// attaches by itself, unlike an `Authorization` header).
+fn session_credential(headers: &HeaderMap) -> Option<(&str, bool)> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -98,9 +104,47 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
             })
     };
     bearer
-        .or_else(cookie)
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
+        .map(|token| (token, false))
+        .or_else(|| cookie().map(|token| (token, true)))
+        .map(|(token, from_cookie)| (token.trim(), from_cookie))
+        .filter(|(token, _)| !token.is_empty())
+}
+
+/// Refuses a change made with the session cookie from another site. A
+/// multipart POST (a reply with a file) needs no CORS preflight, and
+/// SameSite=Lax still sends the cookie from a sibling subdomain, so the
+/// browser's own word on where the request comes from decides:
+/// `Sec-Fetch-Site`, else `Origin` against this request's `Host` or the
+/// public URL (behind a proxy that rewrites `Host`). A client that sends
+/// neither is not a browser acting for someone else.
+fn refuse_cross_site(parts: &Parts, public_url: &str) -> Result<(), AppError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let same_site = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let authority = origin.split_once("://").map(|(_, rest)| rest);
+            (authority.is_some() && authority == header("host"))
+                || origin == public_url.trim_end_matches('/')
+        }
+        (None, None) => true,
+    };
+    if same_site {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "a request from another site cannot use this session; send the token as a bearer token"
+                .into(),
+        ))
+    }
 }
 
 /// The signed-in user, from `Authorization: Bearer <token>` or the session cookie.
@@ -115,7 +159,11 @@ impl FromRequestParts<AppState> for User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let (token, from_cookie) =
+            session_credential(&parts.headers).ok_or(AppError::Unauthorized)?;
+        if from_cookie {
+            refuse_cross_site(parts, &state.public_url)?;
+        }
         match accounts::session_user(&state.db, token).await? {
             Some(id) => Ok(User { id }),
             None => Err(AppError::Unauthorized),

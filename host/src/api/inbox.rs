@@ -1,6 +1,6 @@
 //! Conversations, messages, replies and contacts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -133,9 +133,11 @@ pub async fn reply(
     State(state): State<AppState>,
     user: User,
     Path(conversation_id): Path<String>,
-    body: ReplyRequest,
+    request: Request,
 ) -> ApiResult<(StatusCode, Json<MessageView>)> {
+    // Who may reply is settled before up to 10 MB of body is read.
     authorize_conversation(&state, &user, &conversation_id).await?;
+    let body = ReplyRequest::from_request(request, &state).await?;
     let text = body.text.filter(|text| !text.trim().is_empty());
     if text.is_none() && body.file.is_none() {
         return Err(AppError::BadRequest("a reply needs text or a file".into()));

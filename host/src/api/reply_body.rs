@@ -84,8 +84,9 @@ impl<S: Send + Sync> FromRequest<S> for ReplyRequest {
 }
 
 /// Reads the file part, stopping as soon as it passes the limit. An empty
-/// part (a form sent with no file chosen) is no file.
+/// part without a file name (a form sent with no file chosen) is no file.
 async fn read_file(mut field: Field<'_>) -> Result<Option<NewFile>, AppError> {
+    let field_had_name = field.file_name().is_some_and(|name| !name.is_empty());
     let file_name = clean_file_name(field.file_name().unwrap_or_default());
     let mime_type = clean_mime_type(field.content_type());
     let mut content = Vec::new();
@@ -96,7 +97,13 @@ async fn read_file(mut field: Field<'_>) -> Result<Option<NewFile>, AppError> {
         content.extend_from_slice(&chunk);
     }
     if content.is_empty() {
-        return Ok(None);
+        // A form sent with no file chosen has an empty, unnamed part.
+        return match field_had_name {
+            true => Err(AppError::BadRequest(format!(
+                "the file `{file_name}` is empty"
+            ))),
+            false => Ok(None),
+        };
     }
     Ok(Some(NewFile {
         kind: files::kind_for(&mime_type),

@@ -82,14 +82,47 @@ pub struct Normalized {
     pub event: Event,
 }
 
-/// What a record of `channel.inbound.normalized` holds: a pack of events
-/// (see `pipeline::pack`), or one bare event as records written before
-/// packing did.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum NormalizedRecord {
-    Pack { events: Vec<Normalized> },
-    One(Box<Normalized>),
+/// An event of a `channel.inbound.normalized` record that cannot be read.
+#[derive(Debug)]
+pub struct UnreadableEvent {
+    /// The event's own JSON (the whole record when it is not even a pack).
+    pub payload: String,
+    pub reason: String,
+}
+
+/// The events of a `channel.inbound.normalized` record: a pack (see
+/// `pipeline::pack`) or, as records written before packing, one bare event.
+/// Each event of a pack is read on its own, so one that cannot be read (a
+/// newer process's event during a rolling upgrade, say) costs only itself.
+pub fn read_normalized(payload: &[u8]) -> Vec<Result<Normalized, UnreadableEvent>> {
+    #[derive(Deserialize)]
+    struct Pack<'a> {
+        #[serde(borrow)]
+        events: Vec<&'a serde_json::value::RawValue>,
+    }
+    if let Ok(pack) = serde_json::from_slice::<Pack<'_>>(payload) {
+        let count = pack.events.len();
+        return pack
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                serde_json::from_str::<Normalized>(raw.get()).map_err(|error| UnreadableEvent {
+                    payload: raw.get().to_string(),
+                    reason: format!(
+                        "unreadable normalized event ({} of {count} in its pack): {error}",
+                        index + 1
+                    ),
+                })
+            })
+            .collect();
+    }
+    vec![
+        serde_json::from_slice::<Normalized>(payload).map_err(|error| UnreadableEvent {
+            payload: String::from_utf8_lossy(payload).into_owned(),
+            reason: format!("neither a pack of normalized events nor one event: {error}"),
+        }),
+    ]
 }
 
 /// An operator reply to deliver, for `channel.outbound.<provider>`.

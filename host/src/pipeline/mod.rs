@@ -81,6 +81,13 @@ impl Pipeline {
 
 /// A dead-letter record for `delivery`, counted in the metrics.
 pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
+    let payload = String::from_utf8_lossy(&delivery.payload).into_owned();
+    dead_letter_of(delivery, payload, reason)
+}
+
+/// A dead letter for part of a record (one event of a pack): its own
+/// payload, the record's topic and offset.
+pub fn dead_letter_of(delivery: &Delivery, payload: String, reason: impl Into<String>) -> Record {
     let reason = reason.into();
     tracing::warn!(topic = %delivery.topic, offset = delivery.offset, %reason, "dead-lettered");
     metrics::inc("switchboard_deadletter_total", &[]);
@@ -89,7 +96,7 @@ pub fn dead_letter(delivery: &Delivery, reason: impl Into<String>) -> Record {
         source_topic: delivery.topic.clone(),
         source_offset: delivery.offset,
         at: now_micros(),
-        payload: String::from_utf8_lossy(&delivery.payload).into_owned(),
+        payload,
     };
     Record {
         topic: topics::DEADLETTER.into(),

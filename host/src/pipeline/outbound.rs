@@ -25,6 +25,9 @@ const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest pause between attempts, whatever the provider asks.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Replies with a file being sent at once, per process.
+static FILE_SENDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// One consumer over every provider's outbound topic.
 pub async fn run(pipeline: Pipeline) {
     let mut following = Following::new(
@@ -131,6 +134,17 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
     let channel = account
         .to_plugin(&pipeline.secrets, &pipeline.public_url)
         .map_err(|error| error.to_string())?;
+    // Files are loaded (and copied into the plugin) a few at a time, so a
+    // batch of replies with 10 MB files cannot take the worker's memory.
+    let _file_permit = match &work.file {
+        Some(_) => Some(
+            FILE_SENDS
+                .acquire()
+                .await
+                .expect("the semaphore is never closed"),
+        ),
+        None => None,
+    };
     let attachment = match &work.file {
         Some((file_id, kind)) => Some(attachment(pipeline, &work.message_id, file_id, kind).await?),
         None => None,

@@ -15,7 +15,15 @@
 //! would. The pack's own key is the partition's name.
 //!
 //! Format: `{"events": [<Normalized>, ...]}`. The writer also reads a bare
-//! `Normalized` object, as records written before packing were.
+//! `Normalized` object, as records written before packing were, and reads
+//! each event of a pack on its own (`envelope::read_normalized`).
+//!
+//! Repartitioning: when partitions are added, a conversation's next events
+//! may hash to another partition while older ones still wait in the first,
+//! so the writer can see them out of order for a moment (as with keyed
+//! records in Kafka). The writer already takes an edit or a status before
+//! its message; drain `channel.inbound.normalized` before adding partitions
+//! to avoid even that. Every process reads the count again within a minute.
 
 use std::collections::BTreeMap;
 
@@ -58,7 +66,9 @@ pub fn pack_normalized(records: Vec<Record>, partitions: usize) -> Vec<Record> {
     for (partition, events) in lanes {
         let mut pack = PackBuilder::new();
         for event in events {
-            if !pack.is_empty() && pack.len() + event.len() + 1 > MAX_PACK_BYTES {
+            if !pack.is_empty()
+                && pack.len() + event.len() + PackBuilder::TAIL.len() + 1 > MAX_PACK_BYTES
+            {
                 out.push(pack.finish(partition));
                 pack = PackBuilder::new();
             }
@@ -77,6 +87,7 @@ struct PackBuilder {
 
 impl PackBuilder {
     const HEAD: &'static [u8] = b"{\"events\":[";
+    const TAIL: &'static [u8] = b"]}";
 
     fn new() -> Self {
         PackBuilder {
@@ -102,7 +113,7 @@ impl PackBuilder {
     }
 
     fn finish(mut self, partition: i32) -> Record {
-        self.bytes.extend_from_slice(b"]}");
+        self.bytes.extend_from_slice(Self::TAIL);
         Record {
             topic: topics::NORMALIZED.into(),
             key: format!("partition-{partition}"),
@@ -115,7 +126,7 @@ impl PackBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::envelope::{Normalized, NormalizedRecord};
+    use crate::pipeline::envelope::{read_normalized, Normalized};
     use crate::plugin::types::{Event, EventBody};
 
     fn event_with(key: &str, n: usize, note: &str) -> Record {
@@ -143,13 +154,10 @@ mod tests {
 
     /// (key, received_at) of each event in a pack, in order.
     fn received_at(record: &Record) -> Vec<(String, i64)> {
-        let NormalizedRecord::Pack { events } = serde_json::from_slice(&record.payload).unwrap()
-        else {
-            panic!("a pack reads as a pack");
-        };
-        events
-            .iter()
+        read_normalized(&record.payload)
+            .into_iter()
             .map(|event| {
+                let event = event.expect("every packed event reads");
                 let key = event.event.dedup_key.split('/').next().unwrap();
                 (key.to_string(), event.received_at)
             })
@@ -220,9 +228,33 @@ mod tests {
     #[test]
     fn a_bare_event_still_reads() {
         let record = event("c1:1", 7);
-        match serde_json::from_slice::<NormalizedRecord>(&record.payload).unwrap() {
-            NormalizedRecord::One(one) => assert_eq!(one.received_at, 7),
-            NormalizedRecord::Pack { .. } => panic!("a bare event is one event"),
-        }
+        let events = read_normalized(&record.payload);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].as_ref().unwrap().received_at, 7);
+    }
+
+    #[test]
+    fn an_unreadable_event_costs_only_itself() {
+        let good = event("c1:1", 1);
+        let payload = format!(
+            "{{\"events\":[{},{{\"from\":\"the future\"}}]}}",
+            String::from_utf8(good.payload).unwrap()
+        );
+        let events = read_normalized(payload.as_bytes());
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].as_ref().unwrap().received_at, 1);
+        let unreadable = events[1].as_ref().unwrap_err();
+        assert_eq!(unreadable.payload, "{\"from\":\"the future\"}");
+        assert!(
+            unreadable.reason.contains("2 of 2"),
+            "{}",
+            unreadable.reason
+        );
+        let garbage = read_normalized(b"not json");
+        assert!(garbage[0]
+            .as_ref()
+            .unwrap_err()
+            .reason
+            .contains("neither a pack"));
     }
 }

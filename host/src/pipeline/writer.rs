@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::envelope::{topics, Normalized, NormalizedRecord};
-use super::{dead_letter, subscribe, Pipeline, FAILURE_BACKOFF};
+use super::envelope::{read_normalized, topics, Normalized};
+use super::{dead_letter_of, subscribe, Pipeline, FAILURE_BACKOFF};
 use crate::bus::Latency;
 use crate::metrics;
 use crate::store::{now_micros, writer};
@@ -42,13 +42,15 @@ pub async fn run(pipeline: Pipeline) {
         let mut events = Vec::with_capacity(batch.len());
         let mut poison = Vec::new();
         for delivery in &batch {
-            match serde_json::from_slice::<NormalizedRecord>(&delivery.payload) {
-                Ok(NormalizedRecord::Pack { events: pack }) => events.extend(pack),
-                Ok(NormalizedRecord::One(event)) => events.push(*event),
-                Err(error) => poison.push(dead_letter(
-                    delivery,
-                    format!("unreadable normalized event: {error}"),
-                )),
+            for event in read_normalized(&delivery.payload) {
+                match event {
+                    Ok(event) => events.push(event),
+                    Err(unreadable) => poison.push(dead_letter_of(
+                        delivery,
+                        unreadable.payload,
+                        unreadable.reason,
+                    )),
+                }
             }
         }
         for chunk in events.chunks(EVENTS_PER_TRANSACTION) {

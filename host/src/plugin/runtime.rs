@@ -122,6 +122,21 @@ pub struct PluginLimits {
     pub max_body_bytes: u64,
 }
 
+/// Time a send may take per MiB it uploads, beyond the plugin's deadline
+/// (about 8 Mbit/s).
+pub const UPLOAD_ALLOWANCE_PER_MIB: Duration = Duration::from_secs(1);
+/// Longest a send that uploads a file may take.
+pub const MAX_SEND_WITH_FILE: Duration = Duration::from_secs(60);
+
+/// The deadline of a send that uploads `upload_bytes`.
+fn send_deadline(call_timeout: Duration, upload_bytes: usize) -> Duration {
+    if upload_bytes == 0 {
+        return call_timeout;
+    }
+    let mib = upload_bytes.div_ceil(1 << 20) as u32;
+    (call_timeout + UPLOAD_ALLOWANCE_PER_MIB * mib).min(MAX_SEND_WITH_FILE.max(call_timeout))
+}
+
 /// A plugin ready to be called: its manifest and pre-instantiated component.
 pub struct Plugin {
     pub manifest: PluginManifest,
@@ -269,15 +284,24 @@ impl Plugin {
         .await
     }
 
+    /// Delivers a reply. A reply that uploads a file gets [`UPLOAD_ALLOWANCE_PER_MIB`]
+    /// more per MiB on top of the plugin's deadline (at most [`MAX_SEND_WITH_FILE`]):
+    /// the upload's time on the wire counts against the call.
     pub async fn send(
         self: &Arc<Self>,
         channel: Channel,
         message: OutboundMessage,
     ) -> Result<Result<Sent, SendError>, PluginError> {
+        let upload_bytes = message
+            .attachment
+            .as_ref()
+            .and_then(|attachment| attachment.data.as_ref())
+            .map_or(0, Vec::len);
+        let timeout = send_deadline(self.limits.call_timeout, upload_bytes);
         self.blocking(move |plugin| {
             plugin
                 .channel_session(&channel)?
-                .call(CallKind::Send, |api, store| {
+                .call_within(CallKind::Send, timeout, |api, store| {
                     api.call_send(store, &channel, &message)
                 })
         })
@@ -436,8 +460,18 @@ impl Session<'_> {
         kind: CallKind,
         invoke: impl FnOnce(&ProviderApi<'_>, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.call_within(kind, self.plugin.limits.call_timeout, invoke)
+    }
+
+    /// [`Self::call`] with a deadline of its own (a send that uploads a file).
+    pub fn call_within<R: CallOutcome>(
+        &mut self,
+        kind: CallKind,
+        timeout: Duration,
+        invoke: impl FnOnce(&ProviderApi<'_>, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
         let started = Instant::now();
-        let result = self.call_inner(kind, invoke);
+        let result = self.call_inner(kind, timeout, invoke);
         let plugin = self.plugin.manifest.id.as_str();
         let outcome = match &result {
             Ok(value) if value.is_plugin_error() => "error",
@@ -465,12 +499,12 @@ impl Session<'_> {
     fn call_inner<R>(
         &mut self,
         kind: CallKind,
+        timeout: Duration,
         invoke: impl FnOnce(&ProviderApi<'_>, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if self.live.is_none() {
             self.live = Some(self.instantiate()?);
         }
-        let timeout = self.plugin.limits.call_timeout;
         let live = self.live.as_mut().expect("instantiated above");
         live.store.set_epoch_deadline(deadline_ticks(timeout));
         live.store.data_mut().outbound.deadline = Instant::now() + timeout;
@@ -479,12 +513,18 @@ impl Session<'_> {
             Ok(value) => Ok(value),
             Err(error) => {
                 let live = self.live.take().expect("instance is live");
-                Err(self.classify(kind, error, live.store.data()))
+                Err(self.classify(kind, timeout, error, live.store.data()))
             }
         }
     }
 
-    fn classify(&self, kind: CallKind, error: wasmtime::Error, state: &CallState) -> PluginError {
+    fn classify(
+        &self,
+        kind: CallKind,
+        timeout: Duration,
+        error: wasmtime::Error,
+        state: &CallState,
+    ) -> PluginError {
         let plugin = self.plugin.manifest.id.clone();
         let call = kind.as_str();
         if matches!(
@@ -494,7 +534,7 @@ impl Session<'_> {
             return PluginError::Timeout {
                 plugin,
                 call,
-                timeout_ms: self.plugin.limits.call_timeout.as_millis(),
+                timeout_ms: timeout.as_millis(),
             };
         }
         let stderr = state.stderr_tail();
@@ -510,5 +550,22 @@ impl Session<'_> {
             call,
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_extend_the_send_deadline_within_a_cap() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(send_deadline(ten, 0), ten);
+        assert_eq!(send_deadline(ten, 1), Duration::from_secs(11));
+        assert_eq!(send_deadline(ten, 10 << 20), Duration::from_secs(20));
+        assert_eq!(send_deadline(ten, 500 << 20), MAX_SEND_WITH_FILE);
+        // A plugin that already asks for more keeps it.
+        let long = Duration::from_secs(90);
+        assert_eq!(send_deadline(long, 1 << 20), long);
     }
 }

@@ -10,9 +10,9 @@ use sqlx::Row;
 
 use super::{now_micros, random_token, Db};
 
-/// How long a file's public link answers after the upload. Providers that
-/// fetch attachments by URL (Instagram) do so while the reply is being sent;
-/// the link does not need to outlive that by much.
+/// How long a file's public link answers after the upload (or after the
+/// reply's last retry). Providers that fetch attachments by URL (Instagram)
+/// do so while the reply is being sent; the link need not outlive that much.
 pub const PUBLIC_LINK_LIFETIME_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
 
 /// What an upload becomes: the attachment kind the reply is sent as, and

@@ -498,6 +498,13 @@ pub async fn requeue_failed(db: &Db, message_id: &str) -> Result<Option<String>,
     .await?;
     if channel.is_some() {
         touch_conversation_of(&mut tx, message_id).await?;
+        // The file's public link counts from the retry: a provider that
+        // fetches by URL must find it however long the reply sat failed.
+        sqlx::query("UPDATE message_files SET created_at = $1 WHERE message_id = $2")
+            .bind(now_micros())
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(channel)

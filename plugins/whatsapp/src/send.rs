@@ -132,6 +132,8 @@ pub(crate) fn plan(message: OutboundMessage) -> Result<Plan, SendError> {
         });
     };
     let kind = match attachment.kind {
+        // WhatsApp shows JPEG and PNG as images; a GIF or WebP goes as a file.
+        AttachmentKind::Image if !is_whatsapp_image(attachment.mime_type.as_deref()) => "document",
         AttachmentKind::Image => "image",
         AttachmentKind::Video => "video",
         AttachmentKind::Audio | AttachmentKind::Voice => "audio",
@@ -317,3 +319,12 @@ pub(crate) fn outcome(status: u16, body: &[u8]) -> Result<Sent, SendError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether WhatsApp takes this type as an image message (JPEG or PNG). An
+/// unknown type (a link) is left to WhatsApp.
+fn is_whatsapp_image(mime_type: Option<&str>) -> bool {
+    mime_type.is_none_or(|mime| {
+        let mime = mime.trim().to_ascii_lowercase();
+        mime.is_empty() || mime == "image/jpeg" || mime == "image/png"
+    })
+}

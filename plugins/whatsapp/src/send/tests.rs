@@ -351,3 +351,20 @@ fn error_answers_are_mapped() {
     assert!(matches!(throughput, Err(SendError::RateLimited(60_000))));
     assert!(matches!(outcome(503, b""), Err(SendError::Retry(_))));
 }
+
+#[test]
+fn gifs_and_webp_go_as_documents() {
+    for (mime, kind) in [
+        ("image/gif", "document"),
+        ("image/webp", "document"),
+        ("image/png", "image"),
+        ("IMAGE/JPEG", "image"),
+    ] {
+        let mut message = with_attachment(AttachmentKind::Image, None, Some(vec![1, 2]), None);
+        if let Some(attachment) = message.attachment.as_mut() {
+            attachment.mime_type = Some(mime.into());
+        }
+        let (spec, _) = plan(message).unwrap().media.unwrap();
+        assert_eq!(spec.kind, kind, "{mime}");
+    }
+}
