@@ -340,11 +340,36 @@ async fn a_reply_can_carry_an_image() {
     env.fake
         .wait_for_calls("sendDocument", 1, PROCESSING_TIMEOUT)
         .await;
+    // Text longer than a caption may be follows the picture as its own message.
+    let long_text = "All the details of your order. ".repeat(40);
+    let long = env
+        .api
+        .post_form(
+            &path,
+            &[
+                Part::text("text", &long_text),
+                Part::file("file", "receipt.png", "image/png", PICTURE),
+            ],
+        )
+        .await
+        .expect(202, "a file with a long text");
+    let long_id = str_of(&long, "id").unwrap();
+    let sent = env.wait_message_settled(&conversation_id, &long_id).await;
+    assert_eq!(sent["status"], "sent", "{sent:#}");
+    let photos = env.fake.calls("sendPhoto");
+    assert_eq!(photos.len(), 2, "{photos:#?}");
+    assert!(!String::from_utf8_lossy(&photos[1].raw).contains("name=\"caption\""));
+    let texts = env
+        .fake
+        .wait_for_calls("sendMessage", 1, PROCESSING_TIMEOUT)
+        .await;
+    assert_eq!(texts[0].body["text"], long_text.as_str());
+
     // The list's one-line summary can name it.
     let listed = conversations(&env, "").await;
     assert_eq!(
         listed[0]["last_message"]["attachments"],
-        json!([{"kind": "document", "file_name": "notes.txt"}]),
+        json!([{"kind": "image", "file_name": "receipt.png"}]),
         "{listed:#?}"
     );
 }

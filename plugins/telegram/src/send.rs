@@ -3,6 +3,8 @@
 //! Text goes through `sendMessage`; an attachment through the `send*` method
 //! for its kind, with the text as its caption, either as a multipart upload
 //! of the bytes (whenever the host has them) or as a URL Telegram fetches.
+//! Text longer than a caption may be (1,024 characters), or with a sticker,
+//! follows the attachment as its own message.
 
 use serde_json::{json, Map, Value};
 use switchboard_plugin_sdk::multipart::Form;
@@ -19,9 +21,63 @@ const MAX_TEXT_CHARS: usize = 4096;
 const MAX_CAPTION_CHARS: usize = 1024;
 
 pub(crate) fn send(bot: &Bot, message: OutboundMessage) -> Result<Sent, SendError> {
-    let call = build(message)?;
-    let answer = bot.fetch(call).map_err(ApiError::into_send_error)?;
-    outcome(answer.status, &answer.body)
+    let mut first: Option<Sent> = None;
+    for call in build_all(message)? {
+        let result = bot
+            .fetch(call)
+            .map_err(ApiError::into_send_error)
+            .and_then(|answer| outcome(answer.status, &answer.body));
+        match (result, &first) {
+            (Ok(sent), None) => first = Some(sent),
+            (Ok(_), Some(_)) => {}
+            (Err(error), None) => return Err(error),
+            (Err(error), Some(sent)) => return Err(partly_sent(&sent.provider_message_id, error)),
+        }
+    }
+    first.ok_or_else(|| SendError::Permanent("nothing to send".into()))
+}
+
+/// The calls a reply takes, in order. Text that cannot be the attachment's
+/// caption (longer than a caption may be, or on a sticker) follows as its
+/// own message; the reply is named by the first.
+pub(crate) fn build_all(message: OutboundMessage) -> Result<Vec<ApiCall>, SendError> {
+    let text = message.text.clone().filter(|text| !text.is_empty());
+    let follows = match (&message.attachment, &text) {
+        (Some(attachment), Some(text)) => {
+            let sticker = matches!(attachment.kind, AttachmentKind::Sticker);
+            sticker || text.chars().count() > MAX_CAPTION_CHARS
+        }
+        _ => false,
+    };
+    if !follows {
+        return Ok(vec![build(message)?]);
+    }
+    let text_message = OutboundMessage {
+        attachment: None,
+        reply_to: None,
+        ..message.clone()
+    };
+    let media = OutboundMessage {
+        text: None,
+        ..message
+    };
+    // Check the text before anything goes out: a too-long text must not
+    // leave the attachment sent alone.
+    let text_call = build(text_message)?;
+    Ok(vec![build(media)?, text_call])
+}
+
+/// A reply whose attachment went out but whose text did not: final, since
+/// sending again would deliver the attachment twice.
+fn partly_sent(first_message_id: &str, error: SendError) -> SendError {
+    let reason = match error {
+        SendError::Retry(_) => "a transient failure".to_string(),
+        SendError::RateLimited(_) => "rate limiting".to_string(),
+        SendError::AuthExpired(reason) | SendError::Permanent(reason) => reason,
+    };
+    SendError::Permanent(format!(
+        "the attachment was delivered (message {first_message_id}) but the text was not: {reason}"
+    ))
 }
 
 /// The message the `send*` method returns; only what names it is read.

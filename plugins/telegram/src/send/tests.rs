@@ -234,3 +234,45 @@ fn answers_map_to_sent_or_what_to_do_next() {
     let broken = br#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#;
     assert!(matches!(outcome(500, broken), Err(SendError::Retry(2000))));
 }
+
+#[test]
+fn text_that_cannot_be_a_caption_follows_the_attachment() {
+    let long = "word ".repeat(300);
+    let mut message = with_attachment(AttachmentKind::Image, None, Some(b"\x89PNG".to_vec()));
+    message.text = Some(long.clone());
+    message.reply_to = Some("123456789:900".into());
+    let calls = build_all(message).unwrap();
+    let methods: Vec<&str> = calls.iter().map(|call| call.method).collect();
+    assert_eq!(methods, ["sendPhoto", "sendMessage"]);
+    let Payload::Multipart(form) = &calls[0].payload else {
+        panic!("the photo is uploaded");
+    };
+    let photo = String::from_utf8_lossy(&form.body);
+    assert!(!photo.contains("name=\"caption\""), "{photo}");
+    assert!(
+        photo.contains("reply_parameters"),
+        "the first message answers"
+    );
+    let Payload::Json(text) = &calls[1].payload else {
+        panic!("the text is JSON");
+    };
+    assert_eq!(text["text"], long.as_str());
+    assert!(text.get("reply_parameters").is_none());
+
+    let mut sticker = with_attachment(AttachmentKind::Sticker, Some("CAAC"), None);
+    sticker.text = Some("thanks".into());
+    let methods: Vec<&str> = build_all(sticker)
+        .unwrap()
+        .iter()
+        .map(|call| call.method)
+        .collect();
+    assert_eq!(methods, ["sendSticker", "sendMessage"]);
+
+    // A short caption stays one message; text too long for any message
+    // fails before the attachment goes out.
+    let short = with_attachment(AttachmentKind::Image, None, Some(vec![1]));
+    assert_eq!(build_all(short).unwrap().len(), 1);
+    let mut huge = with_attachment(AttachmentKind::Image, None, Some(vec![1]));
+    huge.text = Some("a".repeat(5000));
+    assert!(testing::permanent(build_all(huge)).contains("longer than 4096"));
+}
