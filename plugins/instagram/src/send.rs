@@ -11,8 +11,8 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_meta_graph::error::partly_sent;
 use switchboard_meta_graph::{interpret, Call, Failure};
+use switchboard_plugin_sdk::parts::send_in_order;
 use switchboard_plugin_sdk::{
     AttachmentKind, OutboundAttachment, OutboundMessage, SendError, Sent,
 };
@@ -24,20 +24,11 @@ use crate::errors::send_error;
 pub(crate) const MAX_TEXT_BYTES: usize = 1000;
 
 pub(crate) fn send(api: &Api, token: &str, message: &OutboundMessage) -> Result<Sent, SendError> {
-    let mut first: Option<Sent> = None;
-    for call in build(api, token, message)? {
-        let result = call
-            .send()
+    send_in_order(build(api, token, message)?, |call| {
+        call.send()
             .map_err(send_error)
-            .and_then(|answer| outcome(answer.status, &answer.body));
-        match (result, &first) {
-            (Ok(sent), None) => first = Some(sent),
-            (Ok(_), Some(_)) => {}
-            (Err(error), None) => return Err(error),
-            (Err(error), Some(sent)) => return Err(partly_sent(&sent.provider_message_id, error)),
-        }
-    }
-    first.ok_or_else(|| SendError::Permanent("nothing to send".into()))
+            .and_then(|answer| outcome(answer.status, &answer.body))
+    })
 }
 
 /// The Send API's answer: `{"recipient_id","message_id"}`.

@@ -266,19 +266,5 @@ impl Failure {
     }
 }
 
-/// A message that went out in two parts (an attachment, then its text)
-/// whose second part failed. Retrying would send the first part twice, so
-/// the failure is final, and says what the customer did receive.
-pub fn partly_sent(first_message_id: &str, error: SendError) -> SendError {
-    let reason = match error {
-        SendError::Retry(_) => "a transient failure".to_string(),
-        SendError::RateLimited(_) => "rate limiting".to_string(),
-        SendError::AuthExpired(reason) | SendError::Permanent(reason) => reason,
-    };
-    SendError::Permanent(format!(
-        "the attachment was delivered (message {first_message_id}) but the text was not: {reason}"
-    ))
-}
-
 #[cfg(test)]
 mod tests;

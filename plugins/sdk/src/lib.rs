@@ -22,6 +22,7 @@ pub mod http;
 pub mod log;
 pub mod media;
 pub mod multipart;
+pub mod parts;
 pub mod request;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]

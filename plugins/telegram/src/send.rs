@@ -8,6 +8,7 @@
 
 use serde_json::{json, Map, Value};
 use switchboard_plugin_sdk::multipart::Form;
+use switchboard_plugin_sdk::parts::send_in_order;
 use switchboard_plugin_sdk::{
     AttachmentKind, OutboundAttachment, OutboundMessage, SendError, Sent,
 };
@@ -21,20 +22,11 @@ const MAX_TEXT_CHARS: usize = 4096;
 const MAX_CAPTION_CHARS: usize = 1024;
 
 pub(crate) fn send(bot: &Bot, message: OutboundMessage) -> Result<Sent, SendError> {
-    let mut first: Option<Sent> = None;
-    for call in build_all(message)? {
-        let result = bot
-            .fetch(call)
+    send_in_order(build_all(message)?, |call| {
+        bot.fetch(call)
             .map_err(ApiError::into_send_error)
-            .and_then(|answer| outcome(answer.status, &answer.body));
-        match (result, &first) {
-            (Ok(sent), None) => first = Some(sent),
-            (Ok(_), Some(_)) => {}
-            (Err(error), None) => return Err(error),
-            (Err(error), Some(sent)) => return Err(partly_sent(&sent.provider_message_id, error)),
-        }
-    }
-    first.ok_or_else(|| SendError::Permanent("nothing to send".into()))
+            .and_then(|answer| outcome(answer.status, &answer.body))
+    })
 }
 
 /// The calls a reply takes, in order. Text that cannot be the attachment's
@@ -65,19 +57,6 @@ pub(crate) fn build_all(message: OutboundMessage) -> Result<Vec<ApiCall>, SendEr
     // leave the attachment sent alone.
     let text_call = build(text_message)?;
     Ok(vec![build(media)?, text_call])
-}
-
-/// A reply whose attachment went out but whose text did not: final, since
-/// sending again would deliver the attachment twice.
-fn partly_sent(first_message_id: &str, error: SendError) -> SendError {
-    let reason = match error {
-        SendError::Retry(_) => "a transient failure".to_string(),
-        SendError::RateLimited(_) => "rate limiting".to_string(),
-        SendError::AuthExpired(reason) | SendError::Permanent(reason) => reason,
-    };
-    SendError::Permanent(format!(
-        "the attachment was delivered (message {first_message_id}) but the text was not: {reason}"
-    ))
 }
 
 /// The message the `send*` method returns; only what names it is read.

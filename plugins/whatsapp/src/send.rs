@@ -9,9 +9,9 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_meta_graph::error::partly_sent;
 use switchboard_meta_graph::{interpret, Call, Failure};
 use switchboard_plugin_sdk::multipart::Form;
+use switchboard_plugin_sdk::parts::partly_sent;
 use switchboard_plugin_sdk::{AttachmentKind, OutboundMessage, SendError, Sent};
 
 use crate::account::Api;

@@ -190,23 +190,3 @@ fn connect_errors_blame_credentials_only_when_meta_refused_them() {
         ));
     }
 }
-
-#[test]
-fn a_failure_after_the_first_part_is_final_and_says_so() {
-    for error in [
-        SendError::Retry(5_000),
-        SendError::RateLimited(60_000),
-        SendError::AuthExpired("token expired".into()),
-        SendError::Permanent("too long".into()),
-    ] {
-        let SendError::Permanent(reason) = partly_sent("mid-attachment", error) else {
-            panic!("expected permanent");
-        };
-        assert!(
-            reason.starts_with(
-                "the attachment was delivered (message mid-attachment) but the text was not: "
-            ),
-            "{reason}"
-        );
-    }
-}
