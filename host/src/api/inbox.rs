@@ -15,7 +15,7 @@ use crate::store::channels;
 use crate::store::conversation_state;
 use crate::store::inbox::{self, ContactView, ConversationFilter, ConversationView, MessageView};
 
-pub use super::reply_body::ReplyRequest;
+use super::reply_body::ReplyRequest;
 
 /// Longest reply text accepted; providers have their own, smaller limits
 /// (Telegram 4096 characters) and the plugin reports those.

@@ -12,8 +12,8 @@ use super::envelope::OutboundJob;
 use super::{Following, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Latency};
 use crate::metrics;
-use crate::plugin::types::{AttachmentKind, OutboundAttachment, OutboundMessage, SendError};
-use crate::store::{channels, files, inbox};
+use crate::plugin::types::{OutboundAttachment, OutboundMessage, SendError};
+use crate::store::{attachment_kind, channels, files, inbox};
 
 const GROUP: &str = "switchboard-outbound";
 const BATCH: usize = 64;
@@ -136,18 +136,16 @@ async fn attempt_all(pipeline: &Pipeline, job: &OutboundJob) -> Result<Option<St
         .map_err(|error| error.to_string())?;
     // Files are loaded (and copied into the plugin) a few at a time, so a
     // batch of replies with 10 MB files cannot take the worker's memory.
-    let _file_permit = match &work.file {
-        Some(_) => Some(
-            FILE_SENDS
+    let (attachment, _file_permit) = match &work.file {
+        Some((file_id, kind)) => {
+            let permit = FILE_SENDS
                 .acquire()
                 .await
-                .expect("the semaphore is never closed"),
-        ),
-        None => None,
-    };
-    let attachment = match &work.file {
-        Some((file_id, kind)) => Some(attachment(pipeline, &work.message_id, file_id, kind).await?),
-        None => None,
+                .expect("the semaphore is never closed");
+            let attachment = attachment(pipeline, &work.message_id, file_id, kind).await?;
+            (Some(attachment), Some(permit))
+        }
+        None => (None, None),
     };
     let message = OutboundMessage {
         message_id: work.message_id.clone(),
@@ -204,7 +202,7 @@ async fn attachment(
         .map_err(|error| format!("database error: {error}"))?
         .ok_or("the attached file no longer exists")?;
     Ok(OutboundAttachment {
-        kind: attachment_kind(kind),
+        kind: attachment_kind::parse(kind),
         url: Some(format!(
             "{}/media/{}",
             pipeline.public_url.trim_end_matches('/'),
@@ -214,15 +212,4 @@ async fn attachment(
         mime_type: Some(file.mime_type),
         data: Some(file.content),
     })
-}
-
-fn attachment_kind(kind: &str) -> AttachmentKind {
-    match kind {
-        "image" => AttachmentKind::Image,
-        "video" => AttachmentKind::Video,
-        "audio" => AttachmentKind::Audio,
-        "voice" => AttachmentKind::Voice,
-        "sticker" => AttachmentKind::Sticker,
-        _ => AttachmentKind::Document,
-    }
 }

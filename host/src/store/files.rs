@@ -27,7 +27,6 @@ pub struct NewFile {
 
 /// A stored file with the bytes.
 pub struct StoredFile {
-    pub id: String,
     pub public_token: String,
     pub file_name: String,
     pub mime_type: String,
@@ -84,11 +83,10 @@ pub(super) async fn insert(
     Ok(())
 }
 
-const COLUMNS: &str = "id, public_token, file_name, mime_type, content";
+const COLUMNS: &str = "public_token, file_name, mime_type, content";
 
 fn stored(row: sqlx::any::AnyRow) -> StoredFile {
     StoredFile {
-        id: row.get("id"),
         public_token: row.get("public_token"),
         file_name: row.get("file_name"),
         mime_type: row.get("mime_type"),

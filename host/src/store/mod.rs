@@ -11,6 +11,7 @@
 //! PostgreSQL gets one pool for both.
 
 pub mod accounts;
+pub mod attachment_kind;
 pub mod channels;
 pub mod conversation_state;
 pub mod files;

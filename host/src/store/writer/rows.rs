@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use sqlx::{AnyConnection, Row};
 
 use crate::pipeline::envelope::Normalized;
-use crate::plugin::types::{Attachment, AttachmentKind};
+use crate::plugin::types::Attachment;
+use crate::store::attachment_kind;
 use crate::store::MOVE_UPDATED_AT;
 
 /// Rows per statement: 13 columns x 200 rows stays far below both SQLite's
@@ -187,17 +188,7 @@ pub(super) fn attachments_json(attachments: &[Attachment]) -> String {
     let list: Vec<serde_json::Value> = attachments
         .iter()
         .map(|attachment| {
-            let kind = match attachment.kind {
-                AttachmentKind::Image => "image",
-                AttachmentKind::Video => "video",
-                AttachmentKind::Audio => "audio",
-                AttachmentKind::Voice => "voice",
-                AttachmentKind::Document => "document",
-                AttachmentKind::Sticker => "sticker",
-                AttachmentKind::Location => "location",
-                AttachmentKind::Contact => "contact",
-                AttachmentKind::Other => "other",
-            };
+            let kind = attachment_kind::name(attachment.kind);
             let metadata: serde_json::Map<String, serde_json::Value> = attachment
                 .metadata
                 .iter()
