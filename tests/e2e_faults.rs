@@ -465,23 +465,6 @@ async fn assert_exactly_once(
     );
 }
 
-/// The /metrics of one node.
-async fn node_metrics(server: &Server) -> Metrics {
-    let text = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {}: {e}", server.url("/metrics")))
-        .text()
-        .await
-        .unwrap_or_default();
-    Metrics::parse(&text)
-}
-
 /// Status of GET /readyz on a node (`None`: no answer within 10 s).
 async fn readyz(server: &Server) -> Option<u16> {
     let client = reqwest::Client::builder()
@@ -558,8 +541,8 @@ async fn writer_killed_mid_burst(name: &str, restart_victim: bool) {
         let consumed = |m: &Metrics| m.sum("switchboard_bus_consumed_total", &[]);
         let writers_consumed = || async {
             (
-                consumed(&node_metrics(cluster.node("writer-a")).await),
-                consumed(&node_metrics(cluster.node("writer-b")).await),
+                consumed(&cluster.node("writer-a").metrics().await),
+                consumed(&cluster.node("writer-b").metrics().await),
             )
         };
         let spread = Instant::now();
@@ -1145,7 +1128,7 @@ async fn distributed_fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_no
             cuts.push((terminated, answered, stored));
             tokio::time::sleep(CUT_EVERY).await;
             let mid_burst = cuts.iter().filter(|(_, a, _)| *a < UPDATES).count();
-            let retried = writer_retries(&node_metrics(cluster.node("writer")).await);
+            let retried = writer_retries(&cluster.node("writer").metrics().await);
             if (mid_burst >= MIN_CUTS && retried > 0.0)
                 || burst.answered() >= UPDATES
                 || cuts.len() >= MAX_CUTS
@@ -1181,7 +1164,7 @@ async fn distributed_fault_postgres_sessions_cut_mid_burst_lose_and_duplicate_no
             Duration::from_secs(60),
         )
         .await;
-        let retried = writer_retries(&node_metrics(cluster.node("writer")).await);
+        let retried = writer_retries(&cluster.node("writer").metrics().await);
         eprintln!(
             "{} cuts ({mid_burst} mid-burst); the writer retried {retried} transactions; {} stored",
             cuts.len(),
@@ -1404,8 +1387,8 @@ async fn distributed_fault_same_update_to_two_edges_five_times_is_one_message() 
         eprintln!("counters:\n{summary}");
         assert_exactly_once(&cluster, &plan, &stored, name).await;
         let accepted: f64 = [
-            node_metrics(cluster.node("edge-a")).await,
-            node_metrics(cluster.node("edge-b")).await,
+            cluster.node("edge-a").metrics().await,
+            cluster.node("edge-b").metrics().await,
         ]
         .iter()
         .map(|m| m.sum("switchboard_webhooks_accepted_total", &[]))
@@ -1415,7 +1398,7 @@ async fn distributed_fault_same_update_to_two_edges_five_times_is_one_message() 
             "both edges together accepted {accepted} webhooks, expected at least {}",
             UPDATES * COPIES
         );
-        let written = node_metrics(cluster.node("workers")).await.sum(
+        let written = cluster.node("workers").metrics().await.sum(
             "switchboard_events_applied_total",
             &[("outcome", "written")],
         );

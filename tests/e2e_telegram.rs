@@ -63,6 +63,76 @@ async fn with_anna() -> (Env, Channel, String) {
 /// Posts a valid update from Anna and waits for it: a sentinel that proves
 /// earlier requests on the same chat have been processed, then returns the
 /// conversation's messages.
+/// How many topics each role's consumer reads, from the server's metrics.
+async fn subscribed_topics(env: &Env) -> [i64; 3] {
+    let metrics = env.server.metrics().await;
+    ["inbound", "writer", "outbound"].map(|role| {
+        let group = format!("switchboard-{role}");
+        metrics.sum("switchboard_bus_subscribed_topics", &[("group", &group)]) as i64
+    })
+}
+
+/// Five plugins are loaded, but the inbound and outbound roles read only the
+/// topics of providers that have a channel (a broker pays for every idle
+/// partition of every fetch). The first Telegram channel adds its two
+/// topics, and a webhook sent the moment it is connected is stored.
+#[tokio::test]
+async fn roles_read_only_the_topics_of_providers_with_channels() {
+    let env = Env::start().await;
+    assert!(
+        env.api.plugins().await.len() >= 4,
+        "the production plugins are loaded"
+    );
+    eventually("the roles to subscribe", PROCESSING_TIMEOUT, || async {
+        let topics = subscribed_topics(&env).await;
+        // [inbound, writer, outbound]: the writer always reads the normalized topic.
+        if topics == [0, 1, 0] {
+            Ok(())
+        } else {
+            Err(format!("{topics:?}"))
+        }
+    })
+    .await;
+
+    let channel = env.connect_telegram("Support").await;
+    env.hooks
+        .telegram(
+            &channel.webhook_url,
+            Some(channel.secret()),
+            &updates::anna_text(),
+        )
+        .await
+        .expect(200, "deliver Anna's message right after connecting");
+    let conversation = env.wait_conversation(&channel.id, "Anna").await;
+    env.wait_message_text(
+        &str_of(&conversation, "id").unwrap(),
+        "Hi, is the order ready?",
+    )
+    .await;
+    eventually(
+        "Telegram's topics to be read",
+        PROCESSING_TIMEOUT,
+        || async {
+            let topics = subscribed_topics(&env).await;
+            if topics == [1, 1, 1] {
+                Ok(())
+            } else {
+                Err(format!("{topics:?}"))
+            }
+        },
+    )
+    .await;
+
+    // Deleting the channel keeps its provider's topics read: what it left
+    // there is still drained.
+    env.api
+        .delete_channel(env.ws(), &channel.id)
+        .await
+        .expect(204, "delete the channel");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(subscribed_topics(&env).await, [1, 1, 1]);
+}
+
 async fn sentinel(env: &Env, channel: &Channel, update_id: i64, message_id: i64) -> Vec<Value> {
     let text = format!("sentinel {update_id}");
     env.hooks

@@ -14,8 +14,11 @@
 //!    - PostgreSQL: the burst's message rows inserted into a copy of the
 //!      `messages` table with the writer's own statement shape (multi-row
 //!      `INSERT ... ON CONFLICT DO NOTHING`, one transaction per 512 rows);
-//! 2. burst: N webhooks as fast as `concurrency` senders get answers;
-//!    end to end = N / (first send .. last row committed);
+//! 2. bursts: N webhooks as fast as `concurrency` senders get answers;
+//!    end to end = N / (first send .. last row committed). Twice: with 64
+//!    senders, where each sender waits on the broker's acknowledgement and
+//!    the machine is not saturated, and with enough senders (256) to keep it
+//!    busy, as the Kafka ceiling keeps up to 1,024 records in flight;
 //! 3. steady: webhooks at a fixed rate (open loop), latency from the edge's
 //!    `received_at` to the row's `created_at` (both stamped by the servers).
 //!
@@ -25,7 +28,9 @@
 //!
 //! Environment (all optional):
 //! - `SWITCHBOARD_BENCH_WEBHOOKS` burst size (default 20000);
-//! - `SWITCHBOARD_BENCH_CONCURRENCY` senders in the burst (default 64);
+//! - `SWITCHBOARD_BENCH_CONCURRENCY` senders in the first burst (default 64);
+//! - `SWITCHBOARD_BENCH_SATURATING_CONCURRENCY` senders in the second burst
+//!   (default 256; 0 skips it);
 //! - `SWITCHBOARD_BENCH_STEADY_RATE` webhooks/s of the steady phase (default 1000);
 //! - `SWITCHBOARD_BENCH_STEADY_SECS` its length (default 15);
 //! - `SWITCHBOARD_BENCH_PARTITIONS` partitions per topic (default 4);
@@ -74,6 +79,7 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 struct Config {
     webhooks: usize,
     concurrency: usize,
+    saturating_concurrency: usize,
     steady_rate: usize,
     steady_secs: usize,
     partitions: usize,
@@ -88,6 +94,7 @@ impl Config {
         Ok(Config {
             webhooks: env_usize("SWITCHBOARD_BENCH_WEBHOOKS", 20_000)?,
             concurrency: env_usize("SWITCHBOARD_BENCH_CONCURRENCY", 64)?,
+            saturating_concurrency: env_usize("SWITCHBOARD_BENCH_SATURATING_CONCURRENCY", 256)?,
             steady_rate: env_usize("SWITCHBOARD_BENCH_STEADY_RATE", 1_000)?,
             steady_secs: env_usize("SWITCHBOARD_BENCH_STEADY_SECS", 15)?,
             partitions: env_usize("SWITCHBOARD_BENCH_PARTITIONS", 4)?,
@@ -115,14 +122,21 @@ struct Phase {
     committed: usize,
 }
 
+/// One burst: its senders, figures, and where the CPU went.
+struct Burst {
+    senders: usize,
+    phase: Phase,
+    cpu: Vec<String>,
+}
+
 #[derive(Default)]
 struct Results {
     kafka_ceiling: Option<f64>,
     pg_ceiling: Option<f64>,
-    burst: Option<Phase>,
+    bursts: Vec<Burst>,
     steady: Option<Phase>,
-    /// Where the CPU went during the burst.
-    burst_cpu: Vec<String>,
+    /// Where the CPU went during the Kafka ceiling.
+    ceiling_cpu: Vec<String>,
 }
 
 /// CPU seconds used so far by each party of the run.
@@ -147,23 +161,23 @@ impl CpuParts {
         }
     }
 
-    /// One line per party: CPU seconds, cores, and CPU per webhook.
-    fn describe(&self, before: &CpuParts, webhooks: usize) -> Vec<String> {
+    /// One line per party: CPU seconds, cores, and CPU per item (`unit`).
+    fn describe(&self, before: &CpuParts, title: &str, items: usize, unit: &str) -> Vec<String> {
         let wall = self.at.duration_since(before.at).as_secs_f64();
         let line = |who: &str, seconds: f64| {
             format!(
-                "  {who:<44} {seconds:>6.2} CPU s = {:>4.2} cores, {:>6.3} ms per webhook",
+                "  {who:<44} {seconds:>6.2} CPU s = {:>4.2} cores, {:>6.3} ms per {unit}",
                 seconds / wall,
-                seconds * 1000.0 / webhooks.max(1) as f64
+                seconds * 1000.0 / items.max(1) as f64
             )
         };
         let mut lines = vec![
-            format!("CPU during the burst ({wall:.2} s wall, first send to last commit):"),
+            format!("CPU during {title} ({wall:.2} s wall):"),
             line("switchboard processes", self.servers - before.servers),
             line("tansu (broker)", self.broker - before.broker),
             line("postgres (all backends)", self.database - before.database),
             line(
-                "this benchmark (HTTP client, fake API)",
+                "this benchmark (HTTP client or rdkafka client)",
                 self.benchmark - before.benchmark,
             ),
         ];
@@ -270,8 +284,15 @@ async fn run_phase(
 }
 
 /// Produces `bodies` to a fresh topic while a consumer group reads them:
-/// messages per second from the first produce to the last consume.
-async fn kafka_ceiling(brokers: &str, partitions: usize, bodies: &[String]) -> Result<f64, String> {
+/// messages per second from the first produce to the last consume, and
+/// where the CPU went meanwhile. The Switchboard processes (`server_pids`)
+/// are idle then, but their consumers' fetches still cost the broker.
+async fn kafka_ceiling(
+    brokers: &str,
+    partitions: usize,
+    bodies: &[String],
+    server_pids: &[u32],
+) -> Result<(f64, Vec<String>), String> {
     let topic = format!("bench.ceiling.{}", now_micros());
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -326,6 +347,7 @@ async fn kafka_ceiling(brokers: &str, partitions: usize, bodies: &[String]) -> R
     });
     // Keys as the edge sets them: one per thread.
     let keys: Vec<String> = (0..CHATS).map(|chat| chat.to_string()).collect();
+    let cpu_before = CpuParts::read(server_pids);
     let start = Instant::now();
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
     for (index, body) in bodies.iter().enumerate() {
@@ -342,7 +364,13 @@ async fn kafka_ceiling(brokers: &str, partitions: usize, bodies: &[String]) -> R
         next_delivery(&mut in_flight).await?;
     }
     let done = reader.await.map_err(|e| format!("consumer task: {e}"))??;
-    Ok(total as f64 / done.duration_since(start).as_secs_f64())
+    let cpu = CpuParts::read(server_pids).describe(
+        &cpu_before,
+        "the Kafka ceiling (first produce to last consume)",
+        total,
+        "record",
+    );
+    Ok((total as f64 / done.duration_since(start).as_secs_f64(), cpu))
 }
 
 async fn next_delivery<F>(
@@ -461,9 +489,20 @@ async fn run(config: &Config, results: &mut Results) -> Result<(), String> {
     let burst: Vec<String> = (burst_start..burst_start + config.webhooks)
         .map(update_body)
         .collect();
+    let server_pids: Vec<u32> = cluster
+        .node_names()
+        .iter()
+        .filter_map(|name| cluster.node(name).pid())
+        .collect();
     eprintln!("distributed bench: Kafka ceiling ({} records)", burst.len());
-    results.kafka_ceiling =
-        Some(kafka_ceiling(&cluster.tansu.brokers(), config.partitions, &burst).await?);
+    let (rate, cpu) = kafka_ceiling(
+        &cluster.tansu.brokers(),
+        config.partitions,
+        &burst,
+        &server_pids,
+    )
+    .await?;
+    (results.kafka_ceiling, results.ceiling_cpu) = (Some(rate), cpu);
     eprintln!(
         "distributed bench: PostgreSQL ceiling ({} rows)",
         burst.len()
@@ -481,16 +520,34 @@ async fn run(config: &Config, results: &mut Results) -> Result<(), String> {
         None,
     )
     .await?;
-    let server_pids: Vec<u32> = cluster
-        .node_names()
-        .iter()
-        .filter_map(|name| cluster.node(name).pid())
-        .collect();
-    let before = CpuParts::read(&server_pids);
-    let burst_phase = run_phase("burst", &target, &pool, burst, config.concurrency, None).await?;
-    results.burst_cpu = CpuParts::read(&server_pids).describe(&before, config.webhooks);
-    results.burst = Some(burst_phase);
-    let steady_first = burst_start + config.webhooks;
+    let mut next_body = burst_start + config.webhooks;
+    let mut bodies = Some(burst);
+    for senders in [config.concurrency, config.saturating_concurrency] {
+        if senders == 0 {
+            continue;
+        }
+        let bodies = bodies.take().unwrap_or_else(|| {
+            next_body += config.webhooks;
+            (next_body - config.webhooks..next_body)
+                .map(update_body)
+                .collect()
+        });
+        let name = format!("burst ({senders} senders)");
+        let before = CpuParts::read(&server_pids);
+        let phase = run_phase(&name, &target, &pool, bodies, senders, None).await?;
+        let cpu = CpuParts::read(&server_pids).describe(
+            &before,
+            &format!("the {name} (first send to last commit)"),
+            config.webhooks,
+            "webhook",
+        );
+        results.bursts.push(Burst {
+            senders,
+            phase,
+            cpu,
+        });
+    }
+    let steady_first = next_body;
     let steady_count = config.steady_rate * config.steady_secs;
     results.steady = Some(
         run_phase(
@@ -523,14 +580,12 @@ fn verdict(meets: bool) -> &'static str {
 fn print(config: &Config, results: &Results) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let per_topic_ceiling = results.kafka_ceiling.map(|c| c / TOPICS_PER_WEBHOOK);
-    let burst = results.burst.as_ref();
     let steady = results.steady.as_ref();
-    let e2e = burst.and_then(|b| b.e2e_rate);
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
     };
-    let rows: Vec<(String, String)> = vec![
+    let mut rows: Vec<(String, String)> = vec![
         ("cores".into(), cores.to_string()),
         ("processes (roles)".into(), config.layout.join(" | ")),
         ("partitions per topic".into(), config.partitions.to_string()),
@@ -546,29 +601,34 @@ fn print(config: &Config, results: &Results) {
             "ceiling: PostgreSQL batched insert (rows/s)".into(),
             fmt_opt(results.pg_ceiling, 0),
         ),
-        (
-            "burst: webhooks sent / accepted / committed".into(),
-            burst.map_or("n/a".into(), |b| {
-                format!("{} / {} / {}", b.sent, b.accepted, b.committed)
-            }),
-        ),
-        (
-            "burst: edge accepted/s".into(),
-            fmt_opt(burst.and_then(|b| b.edge_rate), 0),
-        ),
-        ("burst: end-to-end committed/s".into(), fmt_opt(e2e, 0)),
-        (
-            "burst: received->committed p50/p90/p99/max (ms)".into(),
-            fmt_quantiles(burst.and_then(|b| b.latency)),
-        ),
-        (
-            "  ratio to Kafka ceiling / topics".into(),
-            fmt_opt(ratio(e2e, per_topic_ceiling), 2),
-        ),
-        (
-            "  ratio to PostgreSQL ceiling".into(),
-            fmt_opt(ratio(e2e, results.pg_ceiling), 2),
-        ),
+    ];
+    for burst in &results.bursts {
+        let (b, label) = (&burst.phase, format!("burst, {} senders", burst.senders));
+        rows.extend([
+            (
+                format!("{label}: sent / accepted / committed"),
+                format!("{} / {} / {}", b.sent, b.accepted, b.committed),
+            ),
+            (format!("{label}: edge accepted/s"), fmt_opt(b.edge_rate, 0)),
+            (
+                format!("{label}: end-to-end committed/s"),
+                fmt_opt(b.e2e_rate, 0),
+            ),
+            (
+                format!("{label}: received->committed p50/p90/p99/max (ms)"),
+                fmt_quantiles(b.latency),
+            ),
+            (
+                "  ratio to Kafka ceiling / topics".into(),
+                fmt_opt(ratio(b.e2e_rate, per_topic_ceiling), 2),
+            ),
+            (
+                "  ratio to PostgreSQL ceiling".into(),
+                fmt_opt(ratio(b.e2e_rate, results.pg_ceiling), 2),
+            ),
+        ]);
+    }
+    rows.extend([
         (
             format!(
                 "steady {}/s: sent / accepted / committed",
@@ -586,7 +646,7 @@ fn print(config: &Config, results: &Results) {
             "steady: received->committed p50/p90/p99/max (ms)".into(),
             fmt_quantiles(steady.and_then(|s| s.latency)),
         ),
-    ];
+    ]);
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let value_width = rows.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
     let rule = format!("+-{}-+-{}-+", "-".repeat(width), "-".repeat(value_width));
@@ -597,24 +657,29 @@ fn print(config: &Config, results: &Results) {
         println!("| {key:<width$} | {value:>value_width$} |");
     }
     println!("{rule}");
-    for line in &results.burst_cpu {
+    let cpu_lines = results.bursts.iter().flat_map(|burst| &burst.cpu);
+    for line in results.ceiling_cpu.iter().chain(cpu_lines) {
         println!("{line}");
     }
     let steady_p99 = steady.and_then(|s| s.latency).map(|q| q.p99);
-    println!(
-        "target >= {TARGET_PER_SEC:.0} webhooks/s end to end: {}",
-        e2e.map_or("misses (no figure)".to_string(), |rate| format!(
-            "{} ({rate:.0}/s)",
-            verdict(rate >= TARGET_PER_SEC)
-        ))
-    );
-    println!(
-        "target >= {TARGET_SHARE_OF_CEILING} x (Kafka ceiling / topics per webhook): {}",
-        ratio(e2e, per_topic_ceiling).map_or("misses (no figure)".to_string(), |r| format!(
-            "{} ({r:.2})",
-            verdict(r >= TARGET_SHARE_OF_CEILING)
-        ))
-    );
+    for burst in &results.bursts {
+        let e2e = burst.phase.e2e_rate;
+        let senders = burst.senders;
+        println!(
+            "target >= {TARGET_PER_SEC:.0} webhooks/s end to end, {senders} senders: {}",
+            e2e.map_or("misses (no figure)".to_string(), |rate| format!(
+                "{} ({rate:.0}/s)",
+                verdict(rate >= TARGET_PER_SEC)
+            ))
+        );
+        println!(
+            "target >= {TARGET_SHARE_OF_CEILING} x (Kafka ceiling / topics per webhook), {senders} senders: {}",
+            ratio(e2e, per_topic_ceiling).map_or("misses (no figure)".to_string(), |r| format!(
+                "{} ({r:.2})",
+                verdict(r >= TARGET_SHARE_OF_CEILING)
+            ))
+        );
+    }
     println!(
         "target p99 <= {TARGET_STEADY_P99_MS:.0} ms at a steady {}/s: {}",
         config.steady_rate,

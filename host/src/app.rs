@@ -60,6 +60,14 @@ pub fn describe_metrics() {
         "Records acknowledged by the Kafka broker, per topic.",
     );
     metrics::describe(
+        "switchboard_bus_publish_seconds",
+        "From publish to the broker's acknowledgement of every record, per first topic.",
+    );
+    metrics::describe(
+        "switchboard_bus_subscribed_topics",
+        "Topics each role's consumer reads: those of loaded plugins that have a channel.",
+    );
+    metrics::describe(
         "switchboard_bus_committed_total",
         "Records whose offsets were stored after processing.",
     );
@@ -156,6 +164,7 @@ pub fn connect_bus(settings: &Settings, db: &Db) -> anyhow::Result<Buses> {
                 namespace: settings.kafka_namespace.clone(),
                 fetch_wait_ms: settings.kafka_fetch_wait_ms,
                 relaxed_fetch_wait_ms: settings.kafka_relaxed_fetch_wait_ms,
+                linger_ms: settings.kafka_linger_ms,
                 retention: Duration::from_secs(settings.retention_hours * 3600),
                 partitions: settings.kafka_partitions,
                 replication: settings.kafka_replication,
@@ -192,6 +201,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .ensure_topics(&pipeline.topics())
             .await
             .context("creating Kafka topics")?;
+        tokio::spawn(crate::pipeline::keep_topics(pipeline.clone()));
     }
     pipeline.spawn(&settings.roles);
     spawn_housekeeping(

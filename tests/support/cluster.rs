@@ -278,6 +278,27 @@ impl Cluster {
                 ),
                 sum("switchboard_bus_publish_errors_total", &[]),
             ));
+            let mean_ms = |name: &str, labels: &[(&str, &str)]| {
+                let count = metrics.sum(&format!("{name}_count"), labels);
+                let total = metrics.sum(&format!("{name}_sum"), labels);
+                if count > 0.0 {
+                    format!("{:.2} ms over {count}", total / count * 1000.0)
+                } else {
+                    "none".to_string()
+                }
+            };
+            lines.push(format!(
+                "{name}: mean publish to ack: raw webhooks {}, normalized packs {}; mean writer transaction {}",
+                mean_ms(
+                    "switchboard_bus_publish_seconds",
+                    &[("topic", "channel.webhook.telegram")]
+                ),
+                mean_ms(
+                    "switchboard_bus_publish_seconds",
+                    &[("topic", "channel.inbound.normalized")]
+                ),
+                mean_ms("switchboard_db_write_seconds", &[]),
+            ));
         }
         lines.join("\n")
     }

@@ -171,6 +171,23 @@ impl Server {
         format!("{}{}", self.base_url, path)
     }
 
+    /// This process's `/metrics`.
+    pub async fn metrics(&self) -> super::metrics::Metrics {
+        let text = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {}: {e}", self.url("/metrics")))
+            .text()
+            .await
+            .unwrap_or_default();
+        super::metrics::Metrics::parse(&text)
+    }
+
     /// SWITCHBOARD_PUBLIC_URL of this process.
     pub fn public_url(&self) -> &str {
         &self.public_url

@@ -23,8 +23,7 @@ const POLL_WAIT: Duration = Duration::from_millis(500);
 /// One consumer over every provider's raw webhook topic; each batch is
 /// normalized provider by provider.
 pub async fn run(pipeline: Pipeline) {
-    let mut following =
-        Following::new(&pipeline, GROUP, Latency::Prompt, Pipeline::webhook_topics).await;
+    let mut following = Following::new(&pipeline, GROUP, Latency::Prompt, topics::webhook).await;
     loop {
         following.refresh(&pipeline).await;
         let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {

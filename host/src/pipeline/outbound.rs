@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::envelope::OutboundJob;
+use super::envelope::{topics, OutboundJob};
 use super::{Following, Pipeline, FAILURE_BACKOFF};
 use crate::bus::{Delivery, Latency};
 use crate::metrics;
@@ -30,13 +30,7 @@ static FILE_SENDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4)
 
 /// One consumer over every provider's outbound topic.
 pub async fn run(pipeline: Pipeline) {
-    let mut following = Following::new(
-        &pipeline,
-        GROUP,
-        Latency::Relaxed,
-        Pipeline::outbound_topics,
-    )
-    .await;
+    let mut following = Following::new(&pipeline, GROUP, Latency::Relaxed, topics::outbound).await;
     loop {
         following.refresh(&pipeline).await;
         let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {

@@ -1,7 +1,8 @@
 //! Connected channel accounts. Credentials are sealed with the secret key and
 //! only ever leave this module decrypted on their way into a plugin call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -122,7 +123,10 @@ pub async fn insert(
     .execute(&db.write)
     .await;
     match result {
-        Ok(_) => Ok(get(db, &new.id).await?.expect("inserted above")),
+        Ok(_) => {
+            CONNECTED.send_modify(|count| *count += 1);
+            Ok(get(db, &new.id).await?.expect("inserted above"))
+        }
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
             Err(ChannelError::AlreadyConnected(new.provider))
         }
@@ -277,4 +281,24 @@ pub async fn using_provider(
     .bind(provider)
     .fetch_all(&db.read)
     .await
+}
+
+/// Bumped whenever this process connects a channel account.
+static CONNECTED: LazyLock<tokio::sync::watch::Sender<u64>> =
+    LazyLock::new(|| tokio::sync::watch::Sender::new(0));
+
+/// Changes whenever this process connects a channel account (another
+/// process's connections are seen by asking [`providers_with_channels`]).
+pub fn connections() -> tokio::sync::watch::Receiver<u64> {
+    CONNECTED.subscribe()
+}
+
+/// Every provider that has, or once had, a channel account: only these can
+/// have records on their webhook and outbound topics. Deleted accounts count,
+/// so what they left on a topic is still read (and dead-lettered).
+pub async fn providers_with_channels(db: &Db) -> Result<BTreeSet<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT provider FROM channel_accounts")
+        .fetch_all(&db.read)
+        .await
+        .map(|providers: Vec<String>| providers.into_iter().collect())
 }
