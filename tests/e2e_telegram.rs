@@ -60,15 +60,18 @@ async fn with_anna() -> (Env, Channel, String) {
     (env, channel, conversation_id)
 }
 
-/// Posts a valid update from Anna and waits for it: a sentinel that proves
-/// earlier requests on the same chat have been processed, then returns the
-/// conversation's messages.
 /// How many topics each role's consumer reads, from the server's metrics.
+/// A role whose consumer has not subscribed yet has no value (-1).
 async fn subscribed_topics(env: &Env) -> [i64; 3] {
     let metrics = env.server.metrics().await;
     ["inbound", "writer", "outbound"].map(|role| {
         let group = format!("switchboard-{role}");
-        metrics.sum("switchboard_bus_subscribed_topics", &[("group", &group)]) as i64
+        let labels = [("group", group.as_str())];
+        let value = metrics
+            .matching("switchboard_bus_subscribed_topics", &labels)
+            .next()
+            .map_or(-1, |sample| sample.value as i64);
+        value
     })
 }
 
@@ -133,6 +136,9 @@ async fn roles_read_only_the_topics_of_providers_with_channels() {
     assert_eq!(subscribed_topics(&env).await, [1, 1, 1]);
 }
 
+/// Posts a valid update from Anna and waits for it: a sentinel that proves
+/// earlier requests on the same chat have been processed, then returns the
+/// conversation's messages.
 async fn sentinel(env: &Env, channel: &Channel, update_id: i64, message_id: i64) -> Vec<Value> {
     let text = format!("sentinel {update_id}");
     env.hooks

@@ -314,7 +314,11 @@ async fn kafka_ceiling(
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "2")
+        // As the bus: SWITCHBOARD_KAFKA_LINGER_MS when set (the servers read it too).
+        .set(
+            "linger.ms",
+            std::env::var("SWITCHBOARD_KAFKA_LINGER_MS").unwrap_or_else(|_| "2".into()),
+        )
         .set("socket.nagle.disable", "true")
         .create()
         .map_err(|e| format!("kafka producer: {e}"))?;
@@ -475,7 +479,7 @@ async fn run(config: &Config, results: &mut Results) -> Result<(), String> {
         .map_err(|e| format!("connect to {}: {e}", cluster.database.name))?;
     let client = reqwest::Client::builder()
         .no_proxy()
-        .pool_max_idle_per_host(config.concurrency)
+        .pool_max_idle_per_host(config.concurrency.max(config.saturating_concurrency))
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;

@@ -61,11 +61,11 @@ pub fn describe_metrics() {
     );
     metrics::describe(
         "switchboard_bus_publish_seconds",
-        "From publish to the broker's acknowledgement of every record, per first topic.",
+        "From publish to the broker's acknowledgement of every record, for publishes that succeeded; labelled by the first record's topic.",
     );
     metrics::describe(
         "switchboard_bus_subscribed_topics",
-        "Topics each role's consumer reads: those of loaded plugins that have a channel.",
+        "Topics each role's consumer reads (inbound, outbound: those of loaded plugins that have a channel).",
     );
     metrics::describe(
         "switchboard_bus_committed_total",

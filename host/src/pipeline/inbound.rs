@@ -20,8 +20,8 @@ const WEBHOOK_TOPIC_PREFIX: &str = "channel.webhook.";
 const BATCH: usize = 256;
 const POLL_WAIT: Duration = Duration::from_millis(500);
 
-/// One consumer over every provider's raw webhook topic; each batch is
-/// normalized provider by provider.
+/// One consumer over the raw webhook topics of the providers in use; each
+/// batch is normalized provider by provider.
 pub async fn run(pipeline: Pipeline) {
     let mut following = Following::new(&pipeline, GROUP, Latency::Prompt, topics::webhook).await;
     loop {

@@ -38,7 +38,7 @@ const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Pipeline {
     /// Starts the workers of the given roles: one consumer per role, over
-    /// the topics of every loaded plugin.
+    /// the topics in use (see [`Following`]).
     pub fn spawn(&self, roles: &[Role]) {
         if roles.contains(&Role::Inbound) {
             tokio::spawn(inbound::run(self.clone()));
@@ -156,7 +156,12 @@ impl Following {
         plugin_changes.mark_unchanged();
         let mut connections = channels::connections();
         connections.mark_unchanged();
-        let topics = topics_in_use(pipeline, topic_of).await;
+        // The database cannot say yet: every loaded plugin's topics. Reading
+        // an idle topic costs fetches; skipping a busy one would stall it.
+        let topics = match topics_in_use(pipeline, topic_of).await {
+            Some(topics) => topics,
+            None => pipeline.plugins.all().map(|p| topic_of(p.id())).collect(),
+        };
         let consumer = subscribe(&pipeline.bus, group, &topics, latency).await;
         Following {
             group,
@@ -180,7 +185,11 @@ impl Following {
         self.plugin_changes.mark_unchanged();
         self.connections.mark_unchanged();
         self.providers_checked = tokio::time::Instant::now();
-        let topics = topics_in_use(pipeline, self.topic_of).await;
+        // The database cannot say: keep reading what was read (the set only
+        // grows while plugins stay), rather than rebalance the group twice.
+        let Some(topics) = topics_in_use(pipeline, self.topic_of).await else {
+            return;
+        };
         if topics == self.topics {
             return;
         }
@@ -204,29 +213,23 @@ impl Following {
 }
 
 /// The topics (`topic_of` each provider) of the loaded plugins that have a
-/// channel account, sorted. When the database cannot say, every loaded
-/// plugin's: reading an idle topic costs fetches, skipping a busy one would
-/// stall it.
-async fn topics_in_use(pipeline: &Pipeline, topic_of: fn(&str) -> String) -> Vec<String> {
+/// channel account, sorted; `None` when the database cannot say.
+async fn topics_in_use(pipeline: &Pipeline, topic_of: fn(&str) -> String) -> Option<Vec<String>> {
     let in_use = channels::providers_with_channels(&pipeline.db)
         .await
         .inspect_err(|error| {
-            tracing::warn!(%error, "cannot read which providers have channels; reading every plugin's topic");
+            tracing::warn!(%error, "cannot read which providers have channels");
         })
-        .ok();
+        .ok()?;
     let mut topics: Vec<String> = pipeline
         .plugins
         .all()
-        .filter(|plugin| {
-            in_use
-                .as_ref()
-                .is_none_or(|in_use| in_use.contains(plugin.id()))
-        })
+        .filter(|plugin| in_use.contains(plugin.id()))
         .map(|plugin| topic_of(plugin.id()))
         .collect();
     topics.sort();
     topics.dedup();
-    topics
+    Some(topics)
 }
 
 /// Subscribes, retrying until the bus answers.

@@ -28,7 +28,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Replies with a file being sent at once, per process.
 static FILE_SENDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-/// One consumer over every provider's outbound topic.
+/// One consumer over the outbound topics of the providers in use.
 pub async fn run(pipeline: Pipeline) {
     let mut following = Following::new(&pipeline, GROUP, Latency::Relaxed, topics::outbound).await;
     loop {
