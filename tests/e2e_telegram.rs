@@ -44,6 +44,13 @@ fn texts(messages: &[Value]) -> Vec<&str> {
 async fn with_anna() -> (Env, Channel, String) {
     let env = Env::start().await;
     let channel = env.connect_telegram("Support").await;
+    let conversation_id = anna_writes_first(&env, &channel).await;
+    (env, channel, conversation_id)
+}
+
+/// Posts Anna's first message to `channel` and waits until it is stored;
+/// returns her conversation's id.
+async fn anna_writes_first(env: &Env, channel: &Channel) -> String {
     let resp = env
         .hooks
         .telegram(
@@ -57,7 +64,7 @@ async fn with_anna() -> (Env, Channel, String) {
     let conversation_id = str_of(&conversation, "id").unwrap();
     env.wait_message_text(&conversation_id, "Hi, is the order ready?")
         .await;
-    (env, channel, conversation_id)
+    conversation_id
 }
 
 /// How many topics each role's consumer reads, from the server's metrics.
@@ -97,21 +104,9 @@ async fn roles_read_only_the_topics_of_providers_with_channels() {
     })
     .await;
 
+    // Sent the moment the channel exists.
     let channel = env.connect_telegram("Support").await;
-    env.hooks
-        .telegram(
-            &channel.webhook_url,
-            Some(channel.secret()),
-            &updates::anna_text(),
-        )
-        .await
-        .expect(200, "deliver Anna's message right after connecting");
-    let conversation = env.wait_conversation(&channel.id, "Anna").await;
-    env.wait_message_text(
-        &str_of(&conversation, "id").unwrap(),
-        "Hi, is the order ready?",
-    )
-    .await;
+    anna_writes_first(&env, &channel).await;
     eventually(
         "Telegram's topics to be read",
         PROCESSING_TIMEOUT,

@@ -524,18 +524,17 @@ async fn run(config: &Config, results: &mut Results) -> Result<(), String> {
         None,
     )
     .await?;
-    let mut next_body = burst_start + config.webhooks;
-    let mut bodies = Some(burst);
+    // Each burst sends fresh updates, following the previous phase's (the
+    // first burst sends the ones the ceilings were measured with).
+    let mut next_body = burst_start;
     for senders in [config.concurrency, config.saturating_concurrency] {
         if senders == 0 {
             continue;
         }
-        let bodies = bodies.take().unwrap_or_else(|| {
-            next_body += config.webhooks;
-            (next_body - config.webhooks..next_body)
-                .map(update_body)
-                .collect()
-        });
+        let bodies: Vec<String> = (next_body..next_body + config.webhooks)
+            .map(update_body)
+            .collect();
+        next_body += config.webhooks;
         let name = format!("burst ({senders} senders)");
         let before = CpuParts::read(&server_pids);
         let phase = run_phase(&name, &target, &pool, bodies, senders, None).await?;

@@ -12,7 +12,6 @@ use sqlx::Connection;
 use super::api::{Api, Webhooks};
 use super::deployment::{postgres_admin_url, Deployment, TestDatabase};
 use super::fake_telegram::FakeTelegram;
-use super::metrics::Metrics;
 use super::server::{Plugins, Server, ServerOptions};
 use super::tansu::{tansu_binary, Tansu};
 use super::{channel_from, Channel, BOT_TOKEN, EMAIL, PASSWORD, WORKSPACE};
@@ -238,21 +237,15 @@ impl Cluster {
     /// duplicate: webhooks accepted and refused, records consumed and
     /// committed, dead letters, writer retries, events applied.
     pub async fn metrics_summary(&self) -> String {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
         let mut lines = Vec::new();
         for (name, server) in &self.nodes {
-            let text = match http.get(server.url("/metrics")).send().await {
-                Ok(resp) => resp.text().await.unwrap_or_default(),
+            let metrics = match server.fetch_metrics().await {
+                Ok(metrics) => metrics,
                 Err(error) => {
                     lines.push(format!("{name}: /metrics unreachable ({error})"));
                     continue;
                 }
             };
-            let metrics = Metrics::parse(&text);
             // Counters are whole numbers; an empty f64 sum is -0.
             let sum = |name: &str, labels: &[(&str, &str)]| metrics.sum(name, labels) as i64;
             lines.push(format!(

@@ -171,8 +171,15 @@ impl Server {
         format!("{}{}", self.base_url, path)
     }
 
-    /// This process's `/metrics`.
+    /// This process's `/metrics`; panics when it does not answer.
     pub async fn metrics(&self) -> super::metrics::Metrics {
+        self.fetch_metrics()
+            .await
+            .unwrap_or_else(|e| panic!("GET {}: {e}", self.url("/metrics")))
+    }
+
+    /// This process's `/metrics`, or why it could not be read (a killed node).
+    pub async fn fetch_metrics(&self) -> Result<super::metrics::Metrics, reqwest::Error> {
         let text = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
@@ -180,12 +187,11 @@ impl Server {
             .unwrap()
             .get(self.url("/metrics"))
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {}: {e}", self.url("/metrics")))
+            .await?
             .text()
             .await
             .unwrap_or_default();
-        super::metrics::Metrics::parse(&text)
+        Ok(super::metrics::Metrics::parse(&text))
     }
 
     /// SWITCHBOARD_PUBLIC_URL of this process.

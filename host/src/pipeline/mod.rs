@@ -57,24 +57,17 @@ impl Pipeline {
             topics::NORMALIZED.to_string(),
             topics::DEADLETTER.to_string(),
         ];
-        topics.extend(self.webhook_topics());
-        topics.extend(self.outbound_topics());
+        topics.extend(self.plugin_topics(topics::webhook));
+        topics.extend(self.plugin_topics(topics::outbound));
         topics
     }
 
-    /// The raw webhook topics of every loaded plugin.
-    pub fn webhook_topics(&self) -> Vec<String> {
+    /// One topic per loaded plugin (`topic_of` its id: `topics::webhook`,
+    /// `topics::outbound`).
+    fn plugin_topics(&self, topic_of: fn(&str) -> String) -> Vec<String> {
         self.plugins
             .all()
-            .map(|plugin| topics::webhook(plugin.id()))
-            .collect()
-    }
-
-    /// The outbound topics of every loaded plugin.
-    pub fn outbound_topics(&self) -> Vec<String> {
-        self.plugins
-            .all()
-            .map(|plugin| topics::outbound(plugin.id()))
+            .map(|plugin| topic_of(plugin.id()))
             .collect()
     }
 }
@@ -160,7 +153,7 @@ impl Following {
         // an idle topic costs fetches; skipping a busy one would stall it.
         let topics = match topics_in_use(pipeline, topic_of).await {
             Some(topics) => topics,
-            None => pipeline.plugins.all().map(|p| topic_of(p.id())).collect(),
+            None => pipeline.plugin_topics(topic_of),
         };
         let consumer = subscribe(&pipeline.bus, group, &topics, latency).await;
         Following {
