@@ -58,7 +58,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use common::cpu;
 use common::{
-    env_usize, fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles, Target, CHATS,
+    env_count, env_usize, fmt_opt, fmt_quantiles, now_micros, post_all, update_body, Quantiles,
+    Target, CHATS,
 };
 use support::cluster::Cluster;
 
@@ -94,7 +95,7 @@ impl Config {
         Ok(Config {
             webhooks: env_usize("SWITCHBOARD_BENCH_WEBHOOKS", 20_000)?,
             concurrency: env_usize("SWITCHBOARD_BENCH_CONCURRENCY", 64)?,
-            saturating_concurrency: env_usize("SWITCHBOARD_BENCH_SATURATING_CONCURRENCY", 256)?,
+            saturating_concurrency: env_count("SWITCHBOARD_BENCH_SATURATING_CONCURRENCY", 256)?,
             steady_rate: env_usize("SWITCHBOARD_BENCH_STEADY_RATE", 1_000)?,
             steady_secs: env_usize("SWITCHBOARD_BENCH_STEADY_SECS", 15)?,
             partitions: env_usize("SWITCHBOARD_BENCH_PARTITIONS", 4)?,

@@ -71,7 +71,7 @@ pub struct Settings {
     /// producer stops busy-waiting while a partition has five requests in
     /// flight), and the steady p50 rose from 44 to 53 ms.
     #[arg(long, env = "SWITCHBOARD_KAFKA_LINGER_MS", default_value_t = crate::bus::kafka::DEFAULT_LINGER_MS)]
-    pub kafka_linger_ms: u32,
+    pub kafka_linger_ms: f64,
 
     /// Roles this process runs: any of edge (HTTP API and webhooks), inbound,
     /// writer, outbound. Health and metrics are served whatever the roles.

@@ -64,12 +64,20 @@ pub fn fmt_quantiles(q: Option<Quantiles>) -> String {
 
 /// A positive integer from the environment, or `default` when unset.
 pub fn env_usize(name: &str, default: usize) -> Result<usize, String> {
+    match env_count(name, default)? {
+        0 => Err(format!("{name}=0: it must be a positive integer")),
+        value => Ok(value),
+    }
+}
+
+/// Like [`env_usize`], but 0 is allowed (it turns a phase off).
+pub fn env_count(name: &str, default: usize) -> Result<usize, String> {
     match std::env::var(name) {
         Err(_) => Ok(default),
-        Ok(text) => match text.trim().parse::<usize>() {
-            Ok(value) if value > 0 => Ok(value),
-            _ => Err(format!("{name}={text:?} is not a positive integer")),
-        },
+        Ok(text) => text
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{name}={text:?} is not a whole number")),
     }
 }
 
