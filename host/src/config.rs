@@ -65,11 +65,10 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_KAFKA_RELAXED_FETCH_WAIT_MS", default_value_t = crate::bus::kafka::DEFAULT_RELAXED_FETCH_WAIT_MS)]
     pub kafka_relaxed_fetch_wait_ms: u32,
 
-    /// How long the producer gathers records into one request (linger.ms).
-    /// Longer means fewer, larger requests: measured on tansu, 4-5 instead
-    /// of 2 cut Switchboard's CPU per webhook by about 30% (the idempotent
-    /// producer stops busy-waiting while a partition has five requests in
-    /// flight), and the steady p50 rose from 44 to 53 ms.
+    /// How long the producer waits before building a request (linger.ms;
+    /// fractions allowed). Records already gather per partition while the
+    /// previous request is in flight; this only needs to cover handing such
+    /// a batch over, and every request pays it once.
     #[arg(long, env = "SWITCHBOARD_KAFKA_LINGER_MS", default_value_t = crate::bus::kafka::DEFAULT_LINGER_MS)]
     pub kafka_linger_ms: f64,
 
