@@ -94,12 +94,20 @@ pub struct KafkaBus {
     /// Spreads records without a key over the partitions.
     next_unkeyed: AtomicUsize,
     /// Partition counts per topic (full name) and when they were read.
-    partition_counts: Mutex<HashMap<String, (usize, Instant)>>,
+    partition_counts: Arc<Mutex<HashMap<String, PartitionCount>>>,
 }
 
 /// How long a topic's partition count is trusted before it is read again
 /// (an operator may add partitions while the cluster runs).
 const PARTITION_COUNT_TTL: Duration = Duration::from_secs(60);
+
+/// A topic's partition count as last read from the broker.
+struct PartitionCount {
+    count: usize,
+    read_at: Instant,
+    /// A background lookup is under way (see `KafkaBus::placement_partitions`).
+    refreshing: bool,
+}
 
 fn unavailable(error: KafkaError) -> BusError {
     BusError::Unavailable(error.to_string())
@@ -127,7 +135,7 @@ impl KafkaBus {
             lanes: Lanes::new(producer.clone()),
             producer,
             next_unkeyed: AtomicUsize::new(0),
-            partition_counts: Mutex::new(HashMap::new()),
+            partition_counts: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -165,10 +173,46 @@ impl KafkaBus {
             .collect())
     }
 
+    /// The partition count to place a record by. Once a topic's count is
+    /// known it stays in use until a lookup succeeds: an expired count is
+    /// refreshed in the background, one lookup per topic at a time, so a
+    /// publish does not wait on a metadata request, and a broker outage does
+    /// not start one per webhook.
+    async fn placement_partitions(&self, topic: &str) -> Result<usize, BusError> {
+        let full = self.topic(topic);
+        let known = {
+            let mut counts = self.partition_counts.lock().unwrap();
+            counts.get_mut(&full).map(|known| {
+                let refresh = known.read_at.elapsed() >= PARTITION_COUNT_TTL && !known.refreshing;
+                known.refreshing |= refresh;
+                (known.count, refresh)
+            })
+        };
+        let Some((count, refresh)) = known else {
+            return self.partitions(topic).await;
+        };
+        if refresh {
+            let counts = self.partition_counts.clone();
+            let producer = self.producer.clone();
+            tokio::spawn(async move {
+                match read_partition_count(producer, full.clone()).await {
+                    Ok(count) => remember_partition_count(&counts, full, count),
+                    Err(error) => {
+                        tracing::warn!(topic = %full, %error, "cannot refresh the partition count; keeping the last one");
+                        if let Some(known) = counts.lock().unwrap().get_mut(&full) {
+                            known.refreshing = false;
+                        }
+                    }
+                }
+            });
+        }
+        Ok(count)
+    }
+
     /// The partition of a record that names none: by key, as librdkafka's
     /// default partitioner would place it; records without a key in turn.
     async fn place(&self, record: &Record) -> Result<i32, BusError> {
-        let partitions = self.partitions(&record.topic).await?;
+        let partitions = self.placement_partitions(&record.topic).await?;
         Ok(if record.key.is_empty() {
             (self.next_unkeyed.fetch_add(1, Ordering::Relaxed) % partitions) as i32
         } else {
@@ -302,38 +346,13 @@ impl Bus for KafkaBus {
 
     async fn partitions(&self, topic: &str) -> Result<usize, BusError> {
         let full = self.topic(topic);
-        if let Some((count, read_at)) = self.partition_counts.lock().unwrap().get(&full) {
-            if read_at.elapsed() < PARTITION_COUNT_TTL {
-                return Ok(*count);
+        if let Some(known) = self.partition_counts.lock().unwrap().get(&full) {
+            if known.read_at.elapsed() < PARTITION_COUNT_TTL {
+                return Ok(known.count);
             }
         }
-        let producer = self.producer.clone();
-        let lookup = full.clone();
-        // librdkafka's metadata request blocks: off the async workers.
-        let count = tokio::task::spawn_blocking(move || {
-            producer
-                .client()
-                .fetch_metadata(Some(&lookup), Duration::from_secs(5))
-                .map(|metadata| {
-                    metadata
-                        .topics()
-                        .iter()
-                        .find(|topic| topic.name() == lookup)
-                        .map_or(0, |topic| topic.partitions().len())
-                })
-        })
-        .await
-        .map_err(|error| BusError::Unavailable(error.to_string()))?
-        .map_err(unavailable)?;
-        if count == 0 {
-            return Err(BusError::Unavailable(format!(
-                "topic {full} has no partitions (does it exist?)"
-            )));
-        }
-        self.partition_counts
-            .lock()
-            .unwrap()
-            .insert(full, (count, Instant::now()));
+        let count = read_partition_count(self.producer.clone(), full.clone()).await?;
+        remember_partition_count(&self.partition_counts, full, count);
         Ok(count)
     }
 
@@ -359,6 +378,48 @@ impl Bus for KafkaBus {
         .await
         .unwrap_or(false)
     }
+}
+
+/// Asks the broker how many partitions `full` (a namespaced topic) has.
+async fn read_partition_count(producer: FutureProducer, full: String) -> Result<usize, BusError> {
+    let lookup = full.clone();
+    // librdkafka's metadata request blocks: off the async workers.
+    let count = tokio::task::spawn_blocking(move || {
+        producer
+            .client()
+            .fetch_metadata(Some(&lookup), Duration::from_secs(5))
+            .map(|metadata| {
+                metadata
+                    .topics()
+                    .iter()
+                    .find(|topic| topic.name() == lookup)
+                    .map_or(0, |topic| topic.partitions().len())
+            })
+    })
+    .await
+    .map_err(|error| BusError::Unavailable(error.to_string()))?
+    .map_err(unavailable)?;
+    if count == 0 {
+        return Err(BusError::Unavailable(format!(
+            "topic {full} has no partitions (does it exist?)"
+        )));
+    }
+    Ok(count)
+}
+
+fn remember_partition_count(
+    counts: &Mutex<HashMap<String, PartitionCount>>,
+    full: String,
+    count: usize,
+) {
+    counts.lock().unwrap().insert(
+        full,
+        PartitionCount {
+            count,
+            read_at: Instant::now(),
+            refreshing: false,
+        },
+    );
 }
 
 struct KafkaConsumer {
