@@ -26,7 +26,7 @@ pub async fn run(pipeline: Pipeline) {
     let mut following = Following::new(&pipeline, GROUP, Latency::Prompt, topics::webhook).await;
     loop {
         following.refresh(&pipeline).await;
-        let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
+        let batch = match following.consumer().poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "inbound poll failed");
@@ -99,7 +99,7 @@ pub async fn run(pipeline: Pipeline) {
                 events.get(provider).copied().unwrap_or(0) as u64,
             );
         }
-        if let Err(error) = following.consumer.commit(&batch).await {
+        if let Err(error) = following.consumer().commit(&batch).await {
             tracing::error!(%error, "inbound cannot commit offsets");
         }
     }

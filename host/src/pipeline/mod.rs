@@ -135,7 +135,8 @@ struct Following {
     plugin_changes: tokio::sync::watch::Receiver<u64>,
     connections: tokio::sync::watch::Receiver<u64>,
     providers_checked: tokio::time::Instant,
-    consumer: Box<dyn crate::bus::Consumer>,
+    /// `None` only while one consumer is being replaced by the next.
+    consumer: Option<Box<dyn crate::bus::Consumer>>,
 }
 
 impl Following {
@@ -164,8 +165,28 @@ impl Following {
             plugin_changes,
             connections,
             providers_checked: tokio::time::Instant::now(),
-            consumer,
+            consumer: Some(consumer),
         }
+    }
+
+    fn consumer(&mut self) -> &mut dyn crate::bus::Consumer {
+        self.consumer
+            .as_deref_mut()
+            .expect("a consumer is replaced within one call")
+    }
+
+    /// Replaces the consumer with one of `topics`. The old one leaves the
+    /// group before the new one joins (dropping a Kafka consumer closes it
+    /// and waits for that). When the new one joined first, the old one, as
+    /// the group's leader, left in the middle of the rebalance that join
+    /// started, and tansu 0.6.0 kept the group forming with the departed
+    /// leader for good: the new member never got a partition (seen once in
+    /// CI, the inbound group stuck at generation 5, state `Forming`, leader
+    /// the closed consumer; webhooks stayed unread).
+    async fn replace_consumer(&mut self, pipeline: &Pipeline, topics: Vec<String>) {
+        self.consumer = None;
+        self.consumer = Some(subscribe(&pipeline.bus, self.group, &topics, self.latency).await);
+        self.topics = topics;
     }
 
     /// Resubscribes when the topics in use changed.
@@ -195,13 +216,13 @@ impl Following {
             ?topics,
             "topics in use changed; resubscribing"
         );
-        self.consumer = subscribe(&pipeline.bus, self.group, &topics, self.latency).await;
-        self.topics = topics;
+        self.replace_consumer(pipeline, topics).await;
     }
 
     /// Starts over from the last committed offsets (after a failed batch).
     async fn resubscribe(&mut self, pipeline: &Pipeline) {
-        self.consumer = subscribe(&pipeline.bus, self.group, &self.topics, self.latency).await;
+        let topics = self.topics.clone();
+        self.replace_consumer(pipeline, topics).await;
     }
 }
 

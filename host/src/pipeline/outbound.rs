@@ -33,7 +33,7 @@ pub async fn run(pipeline: Pipeline) {
     let mut following = Following::new(&pipeline, GROUP, Latency::Relaxed, topics::outbound).await;
     loop {
         following.refresh(&pipeline).await;
-        let batch = match following.consumer.poll(BATCH, POLL_WAIT).await {
+        let batch = match following.consumer().poll(BATCH, POLL_WAIT).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(%error, "outbound poll failed");
@@ -61,7 +61,7 @@ pub async fn run(pipeline: Pipeline) {
             }
         }))
         .await;
-        if let Err(error) = following.consumer.commit(&batch).await {
+        if let Err(error) = following.consumer().commit(&batch).await {
             tracing::error!(%error, "outbound cannot commit offsets");
         }
     }
