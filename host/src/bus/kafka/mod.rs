@@ -148,12 +148,13 @@ impl KafkaBus {
     async fn send(&self, records: Vec<Record>) -> Result<Vec<Result<(), BusError>>, BusError> {
         let mut placed = Vec::with_capacity(records.len());
         for record in records {
+            let topic = self.topic(&record.topic);
             let partition = match record.partition {
                 Some(partition) => partition,
-                None => self.place(&record).await?,
+                None => self.place(&topic, &record.key).await?,
             };
             placed.push(Placed {
-                topic: self.topic(&record.topic),
+                topic,
                 partition,
                 key: record.key,
                 payload: record.payload,
@@ -178,20 +179,20 @@ impl KafkaBus {
     /// refreshed in the background, one lookup per topic at a time, so a
     /// publish does not wait on a metadata request, and a broker outage does
     /// not start one per webhook.
-    async fn placement_partitions(&self, topic: &str) -> Result<usize, BusError> {
-        let full = self.topic(topic);
+    async fn placement_partitions(&self, full: &str) -> Result<usize, BusError> {
         let known = {
             let mut counts = self.partition_counts.lock().unwrap();
-            counts.get_mut(&full).map(|known| {
+            counts.get_mut(full).map(|known| {
                 let refresh = known.read_at.elapsed() >= PARTITION_COUNT_TTL && !known.refreshing;
                 known.refreshing |= refresh;
                 (known.count, refresh)
             })
         };
         let Some((count, refresh)) = known else {
-            return self.partitions(topic).await;
+            return self.partition_count(full).await;
         };
         if refresh {
+            let full = full.to_string();
             let counts = self.partition_counts.clone();
             let producer = self.producer.clone();
             tokio::spawn(async move {
@@ -209,15 +210,29 @@ impl KafkaBus {
         Ok(count)
     }
 
-    /// The partition of a record that names none: by key, as librdkafka's
-    /// default partitioner would place it; records without a key in turn.
-    async fn place(&self, record: &Record) -> Result<i32, BusError> {
-        let partitions = self.placement_partitions(&record.topic).await?;
-        Ok(if record.key.is_empty() {
+    /// The partition, in `full` (a namespaced topic), of a record that names
+    /// none: by key, as librdkafka's default partitioner would place it;
+    /// records without a key in turn.
+    async fn place(&self, full: &str, key: &str) -> Result<i32, BusError> {
+        let partitions = self.placement_partitions(full).await?;
+        Ok(if key.is_empty() {
             (self.next_unkeyed.fetch_add(1, Ordering::Relaxed) % partitions) as i32
         } else {
-            lanes::partition_of_key(record.key.as_bytes(), partitions)
+            lanes::partition_of_key(key.as_bytes(), partitions)
         })
+    }
+
+    /// How many partitions `full` (a namespaced topic) has: the count read
+    /// within `PARTITION_COUNT_TTL`, or a fresh lookup.
+    async fn partition_count(&self, full: &str) -> Result<usize, BusError> {
+        if let Some(known) = self.partition_counts.lock().unwrap().get(full) {
+            if known.read_at.elapsed() < PARTITION_COUNT_TTL {
+                return Ok(known.count);
+            }
+        }
+        let count = read_partition_count(self.producer.clone(), full.to_string()).await?;
+        remember_partition_count(&self.partition_counts, full.to_string(), count);
+        Ok(count)
     }
 
     /// Creates the topics that are absent; existing ones are left as they are.
@@ -345,15 +360,7 @@ impl Bus for KafkaBus {
     }
 
     async fn partitions(&self, topic: &str) -> Result<usize, BusError> {
-        let full = self.topic(topic);
-        if let Some(known) = self.partition_counts.lock().unwrap().get(&full) {
-            if known.read_at.elapsed() < PARTITION_COUNT_TTL {
-                return Ok(known.count);
-            }
-        }
-        let count = read_partition_count(self.producer.clone(), full.clone()).await?;
-        remember_partition_count(&self.partition_counts, full, count);
-        Ok(count)
+        self.partition_count(&self.topic(topic)).await
     }
 
     async fn retained(&self, topic: &str, since_micros: i64) -> Result<Vec<Delivery>, BusError> {
