@@ -45,10 +45,7 @@ impl Browser {
                 "{tool} is not installed: run scripts/browser-deps.sh (Debian's chromium and chromium-driver)"
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = super::server::free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
