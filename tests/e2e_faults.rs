@@ -12,9 +12,11 @@
 //!
 //! In every case each update must end up stored exactly once.
 //!
-//! Some tests are `#[ignore]`d, each naming why: two bugs of tansu 0.6.0
-//! (the broker these tests run on) that no Switchboard change can avoid, and
-//! two Switchboard bugs. `-- --include-ignored` runs them.
+//! One test is `#[ignore]`d, naming why: a bug of tansu 0.6.0 (the broker
+//! these tests run on) that no Switchboard change avoids; a test beside it
+//! covers the same fault in a way tansu survives. `-- --include-ignored`
+//! runs it. A second tansu bug, which broke the broker after an outage, is
+//! worked around by the bus (see `broker_outage_answers_503_then_recovers_exactly_once`).
 //!
 //! Needs the plugins (`scripts/build-plugins.sh`), `tansu` (on PATH or in
 //! ~/.cargo/bin) and PostgreSQL (SWITCHBOARD_TEST_POSTGRES, default
@@ -779,8 +781,9 @@ async fn wait_ready_again(cluster: &Cluster, nodes: &[&str], resumed: Instant) {
 /// 200. Webhooks are sent only while nothing else is in flight (everything
 /// sent before the outage is stored first), at the start of the outage, and
 /// the broker stays down until they are all answered, so nothing is left to
-/// publish when it returns (see `broker_outage_answers_503_then_recovers_exactly_once`
-/// for why that matters with tansu).
+/// publish when it returns. (It predates the bus's workaround for tansu's
+/// epoch bug, see `broker_outage_answers_503_then_recovers_exactly_once`;
+/// it stays for the 503s and /readyz of an outage with nothing in flight.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_fault_broker_outage_answers_503_and_readyz_follows_the_broker() {
     broker_outage_503("broker_outage_503", None).await;
@@ -935,18 +938,18 @@ async fn broker_outage_503(name: &str, latency_bound: Option<Duration>) {
 /// 2xx) and /readyz answers 503; afterwards /readyz is 200 again, the
 /// senders' retries go through, and every update is stored exactly once.
 ///
-/// Fails with tansu 0.6.0 as the broker: publishes that time out during the
-/// outage make librdkafka's idempotent producer bump its epoch locally (as
-/// the Kafka protocol allows), and the first produce with the new epoch
-/// after the restart panics tansu's SQLite engine ("more or less than one
-/// row", tansu-storage-0.6.0/src/lite.rs:503, in idempotent_message_check:
-/// producer_select_for_update.sql finds no row for producer 1, epoch 2).
-/// The panic kills its storage task: every later request is answered with
-/// UNKNOWN_SERVER_ERROR, so the edge answers 503 "Message production
-/// error: Unknown (Unknown broker error)" for good. Nothing of Switchboard
-/// is involved; Apache Kafka accepts the bumped epoch.
+/// This is the test that made the bus retire a producer whose records timed
+/// out (host/src/bus/kafka/lanes.rs). Before, it failed on tansu 0.6.0:
+/// publishes that time out during the outage make librdkafka's idempotent
+/// producer bump its epoch locally (as the Kafka protocol allows), and the
+/// first produce with the new epoch after the restart panicked tansu's SQLite
+/// engine ("more or less than one row", tansu-storage-0.6.0/src/lite.rs:503,
+/// in idempotent_message_check: producer_select_for_update.sql finds no row
+/// for producer 1, epoch 2). The panic killed its storage task, so every
+/// later request was answered UNKNOWN_SERVER_ERROR and the edge answered 503
+/// for good. Now the producer is replaced by a fresh one (a new producer id
+/// from the broker) before it can send with the bumped epoch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "tansu 0.6.0 bug: it panics on an idempotent producer's locally bumped epoch after an outage and then refuses every request (not a Switchboard bug)"]
 async fn distributed_fault_broker_outage_answers_503_then_recovers_exactly_once() {
     let name = "broker_outage";
     if !distributed_tests_enabled(name) {

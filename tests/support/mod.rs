@@ -61,9 +61,6 @@ pub fn built_plugin(relative: &str) -> PathBuf {
     path
 }
 
-/// Copies a log out of a temporary folder that is about to be removed, into
-/// `<workspace>/target/e2e-logs/`, when the test is failing or
-/// SWITCHBOARD_TEST_KEEP_LOGS is set; returns where it went.
 /// The last `lines` lines of a process log (empty if it cannot be read).
 pub fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read(log)
@@ -85,6 +82,9 @@ pub fn note_in_log(log: &Path, what: &str) {
     }
 }
 
+/// Copies a log out of a temporary folder that is about to be removed, into
+/// `<workspace>/target/e2e-logs/`, when the test is failing or
+/// SWITCHBOARD_TEST_KEEP_LOGS is set; returns where it went.
 pub fn preserve_log(log: &Path, label: &str) -> Option<PathBuf> {
     if !std::thread::panicking() && std::env::var_os("SWITCHBOARD_TEST_KEEP_LOGS").is_none() {
         return None;

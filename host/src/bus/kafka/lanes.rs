@@ -19,12 +19,25 @@
 //! `publish` queues a call's records in order, so records of one publish keep
 //! their order, and a publish that starts after another returned lands after
 //! it, as with the producer alone.
+//!
+//! Retiring a producer: when records time out (the broker was unreachable),
+//! librdkafka's idempotent producer resets its sequence numbers by bumping
+//! its epoch locally and carries on. tansu 0.6.0's SQLite engine panics on
+//! the first produce with a bumped epoch and then fails every request until
+//! it is restarted, so a broker outage would be followed by a broker that
+//! refuses everything. A producer whose records timed out is therefore
+//! replaced by a fresh one (which asks the broker for a new producer id) and
+//! purged before it can send with the bumped epoch. The records it still held
+//! fail at once; their callers answer 503 and the providers retry, and the
+//! writer's dedup absorbs any that the broker had stored after all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _, PurgeConfig};
+use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::oneshot;
 
 /// A topic (full name, with the namespace) and one of its partitions.
@@ -45,23 +58,82 @@ struct Waiting {
     acknowledged: oneshot::Sender<Result<(), KafkaError>>,
 }
 
+/// Creates a producer with the bus's settings.
+pub(super) type Connect = Box<dyn Fn() -> Result<FutureProducer, KafkaError> + Send + Sync>;
+
 pub(super) struct Lanes {
-    producer: FutureProducer,
+    connect: Connect,
+    current: Mutex<Generation>,
     /// The lanes with a request in flight, each with what gathered behind
     /// it. A lane is in the map exactly while a task drains it.
     gathering: Mutex<HashMap<LaneId, Vec<Waiting>>>,
 }
+
+/// The producer records are handed to, and how many were retired before it.
+struct Generation {
+    number: u64,
+    producer: Arc<FutureProducer>,
+}
+
+/// How long a retired producer's purge waits for the tasks that still hold
+/// it (lanes awaiting the purged deliveries, metadata lookups) before it
+/// lets go of it anyway.
+const RETIRE_WAIT: Duration = Duration::from_secs(30);
 
 /// What a caller awaits for one record: its acknowledgement, or the error
 /// that kept it from being stored.
 pub(super) type Acknowledgement = oneshot::Receiver<Result<(), KafkaError>>;
 
 impl Lanes {
-    pub(super) fn new(producer: FutureProducer) -> Arc<Lanes> {
-        Arc::new(Lanes {
-            producer,
+    pub(super) fn new(connect: Connect) -> Result<Arc<Lanes>, KafkaError> {
+        let producer = Arc::new(connect()?);
+        Ok(Arc::new(Lanes {
+            connect,
+            current: Mutex::new(Generation {
+                number: 0,
+                producer,
+            }),
             gathering: Mutex::new(HashMap::new()),
-        })
+        }))
+    }
+
+    /// The producer in use, for metadata lookups, and its generation.
+    pub(super) fn producer(&self) -> (u64, Arc<FutureProducer>) {
+        let current = self.current.lock().unwrap();
+        (current.number, current.producer.clone())
+    }
+
+    /// Replaces the producer of `generation` with a fresh one, once: records
+    /// of that generation timed out (see the module's notes). Later calls for
+    /// the same generation find it replaced already and do nothing.
+    pub(super) fn retire(&self, generation: u64, why: &str) {
+        let retired = {
+            let mut current = self.current.lock().unwrap();
+            if current.number != generation {
+                return;
+            }
+            let fresh = match (self.connect)() {
+                Ok(producer) => producer,
+                Err(error) => {
+                    tracing::error!(%error, "cannot create a producer to replace one whose records timed out; keeping it");
+                    return;
+                }
+            };
+            std::mem::replace(
+                &mut *current,
+                Generation {
+                    number: generation + 1,
+                    producer: Arc::new(fresh),
+                },
+            )
+        };
+        tracing::warn!(
+            generation,
+            reason = why,
+            "replacing the Kafka producer: its records timed out, and its epoch bump would break tansu"
+        );
+        // Purging and destroying a librdkafka client block: off the async workers.
+        tokio::task::spawn_blocking(move || purge_and_close(retired.producer));
     }
 
     /// Queues the records on their lanes, in order; one acknowledgement per
@@ -119,13 +191,14 @@ impl Lanes {
     }
 
     async fn send_batch(&self, (topic, partition): &LaneId, batch: Vec<Waiting>) {
+        let (generation, producer) = self.producer();
         let mut in_flight = Vec::with_capacity(batch.len());
         for waiting in batch {
             let record = FutureRecord::to(topic)
                 .partition(*partition)
                 .key(&waiting.key)
                 .payload(&waiting.payload);
-            match self.producer.send_result(record) {
+            match producer.send_result(record) {
                 Ok(delivery) => in_flight.push((delivery, waiting.acknowledged)),
                 // librdkafka's queue is full or the record is refused: this
                 // record fails now and its caller retries it.
@@ -134,15 +207,46 @@ impl Lanes {
                 }
             }
         }
+        // Released before awaiting, so that a retired producer is not kept
+        // alive by the lane that waits for its purged deliveries.
+        drop(producer);
         for (delivery, acknowledged) in in_flight {
             let outcome = match delivery.await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err((error, _))) => Err(error),
                 Err(_) => Err(KafkaError::Canceled),
             };
+            if let Err(error) = &outcome {
+                if timed_out(error) {
+                    self.retire(generation, "a record timed out in librdkafka");
+                }
+            }
             let _ = acknowledged.send(outcome);
         }
     }
+}
+
+/// Whether librdkafka gave up on a record for lack of an answer: the case in
+/// which its idempotent producer bumps its epoch.
+fn timed_out(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageTimedOut | RDKafkaErrorCode::RequestTimedOut
+        )
+    )
+}
+
+/// Fails every record a retired producer still holds (their callers get an
+/// error at once), waits until nobody else holds the producer, and closes
+/// it here, on a blocking thread: closing joins its threads.
+fn purge_and_close(producer: Arc<FutureProducer>) {
+    producer.purge(PurgeConfig::default().queue().inflight());
+    let started = Instant::now();
+    while Arc::strong_count(&producer) > 1 && started.elapsed() < RETIRE_WAIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(producer);
 }
 
 /// The partition librdkafka's default partitioner (`consistent_random`)
@@ -155,6 +259,65 @@ pub(super) fn partition_of_key(key: &[u8], partitions: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdkafka::ClientConfig;
+
+    /// Producers for a broker nobody listens on: records stay in them until
+    /// they are purged (their timeout is an hour).
+    fn unreachable_broker() -> Connect {
+        Box::new(|| {
+            ClientConfig::new()
+                .set("bootstrap.servers", "127.0.0.1:1")
+                .set("enable.idempotence", "true")
+                .set("message.timeout.ms", "3600000")
+                .create()
+        })
+    }
+
+    #[tokio::test]
+    async fn retiring_a_producer_fails_what_it_holds_at_once_and_replaces_it_once() {
+        let lanes = Lanes::new(unreachable_broker()).unwrap();
+        let lane: LaneId = ("switchboard-test".into(), 0);
+        let acknowledgement = lanes
+            .send(vec![Placed {
+                topic: lane.0.clone(),
+                partition: lane.1,
+                key: "account".into(),
+                payload: b"webhook".to_vec(),
+            }])
+            .pop()
+            .unwrap();
+        // On this single-threaded runtime the lane's task takes its queue and
+        // hands the record to librdkafka in one step, before its first await.
+        while lanes
+            .gathering
+            .lock()
+            .unwrap()
+            .get(&lane)
+            .is_some_and(|queue| !queue.is_empty())
+        {
+            tokio::task::yield_now().await;
+        }
+
+        lanes.retire(0, "test");
+        lanes.retire(0, "the same timeout, seen by a second caller");
+        assert_eq!(lanes.producer().0, 1, "one replacement per generation");
+
+        let outcome = tokio::time::timeout(Duration::from_secs(30), acknowledgement)
+            .await
+            .expect("the retired producer's record fails when it is purged, not after its timeout")
+            .expect("the lane answers every record");
+        assert!(
+            matches!(
+                outcome,
+                Err(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight
+                ))
+            ),
+            "{outcome:?}"
+        );
+        lanes.retire(1, "the fresh producer timed out too");
+        assert_eq!(lanes.producer().0, 2);
+    }
 
     #[test]
     fn keys_land_where_librdkafka_puts_them() {

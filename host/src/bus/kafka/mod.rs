@@ -88,8 +88,7 @@ pub struct KafkaSettings {
 
 pub struct KafkaBus {
     settings: KafkaSettings,
-    /// For metadata lookups; records go through `lanes`, which share it.
-    producer: FutureProducer,
+    /// Records go through the lanes, which own the producer.
     lanes: Arc<Lanes>,
     /// Spreads records without a key over the partitions.
     next_unkeyed: AtomicUsize,
@@ -115,7 +114,8 @@ fn unavailable(error: KafkaError) -> BusError {
 
 impl KafkaBus {
     pub fn connect(settings: KafkaSettings) -> Result<Self, BusError> {
-        let producer: FutureProducer = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        config
             .set("bootstrap.servers", &settings.brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -127,16 +127,21 @@ impl KafkaBus {
             .set(
                 "message.timeout.ms",
                 PUBLISH_TIMEOUT.as_millis().to_string(),
-            )
-            .create()
-            .map_err(unavailable)?;
+            );
+        // The lanes create a producer now, and a fresh one whenever records
+        // of the one in use time out (lanes.rs says why).
+        let lanes = Lanes::new(Box::new(move || config.create())).map_err(unavailable)?;
         Ok(KafkaBus {
             settings,
-            lanes: Lanes::new(producer.clone()),
-            producer,
+            lanes,
             next_unkeyed: AtomicUsize::new(0),
             partition_counts: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// The producer in use, for metadata lookups (records go through the lanes).
+    fn metadata_client(&self) -> Arc<FutureProducer> {
+        self.lanes.producer().1
     }
 
     fn topic(&self, name: &str) -> String {
@@ -194,7 +199,7 @@ impl KafkaBus {
         if refresh {
             let full = full.to_string();
             let counts = self.partition_counts.clone();
-            let producer = self.producer.clone();
+            let producer = self.metadata_client();
             tokio::spawn(async move {
                 match read_partition_count(producer, full.clone()).await {
                     Ok(count) => remember_partition_count(&counts, full, count),
@@ -230,7 +235,7 @@ impl KafkaBus {
                 return Ok(known.count);
             }
         }
-        let count = read_partition_count(self.producer.clone(), full.to_string()).await?;
+        let count = read_partition_count(self.metadata_client(), full.to_string()).await?;
         remember_partition_count(&self.partition_counts, full.to_string(), count);
         Ok(count)
     }
@@ -279,11 +284,15 @@ impl Bus for KafkaBus {
     async fn publish(&self, records: Vec<Record>) -> Result<(), BusError> {
         let topics: Vec<String> = records.iter().map(|record| record.topic.clone()).collect();
         let started = Instant::now();
+        let (generation, _) = self.lanes.producer();
         // librdkafka's own message timeout can overshoot by seconds while it
         // reconnects; the edge's promise is an answer within PUBLISH_TIMEOUT.
         let results = tokio::time::timeout(PUBLISH_TIMEOUT, self.send(records))
             .await
             .map_err(|_| {
+                // librdkafka is about to time these records out too, and to
+                // bump its epoch when it does.
+                self.lanes.retire(generation, "a publish timed out");
                 metrics::inc("switchboard_bus_publish_errors_total", &[("topic", "all")]);
                 BusError::Unavailable(format!(
                     "the broker did not acknowledge within {PUBLISH_TIMEOUT:?}"
@@ -374,7 +383,7 @@ impl Bus for KafkaBus {
     }
 
     async fn ready(&self) -> bool {
-        let producer = self.producer.clone();
+        let producer = self.metadata_client();
         tokio::task::spawn_blocking(move || {
             producer
                 .client()
@@ -388,7 +397,10 @@ impl Bus for KafkaBus {
 }
 
 /// Asks the broker how many partitions `full` (a namespaced topic) has.
-async fn read_partition_count(producer: FutureProducer, full: String) -> Result<usize, BusError> {
+async fn read_partition_count(
+    producer: Arc<FutureProducer>,
+    full: String,
+) -> Result<usize, BusError> {
     let lookup = full.clone();
     // librdkafka's metadata request blocks: off the async workers.
     let count = tokio::task::spawn_blocking(move || {
