@@ -195,3 +195,80 @@ async fn distributed_bus_concurrent_publishes_keep_each_callers_order() {
     .await
     .expect("the test finished within its budget");
 }
+
+/// A consumer that lived through a broker outage reads again as soon as the
+/// broker is back. librdkafka queues an event for each failed connection
+/// attempt (all brokers down, transport failure); `poll` reads past them
+/// instead of failing once per queued event, which with the roles' 1 s
+/// backoff after a failed poll kept the inbound role idle for half a minute
+/// after an outage (the first CI run of `broker_outage_answers_503_then_recovers_exactly_once`).
+#[tokio::test]
+async fn distributed_bus_a_consumer_reads_again_right_after_an_outage() {
+    if !distributed_tests_enabled("distributed_bus_a_consumer_reads_again_right_after_an_outage") {
+        return;
+    }
+    /// Long enough for librdkafka to try, and fail, to reconnect several times.
+    const OUTAGE: Duration = Duration::from_secs(8);
+    /// Polls that may fail after the restart: reconnecting and rejoining the
+    /// group are not instant. Each queued event answered as a failure would
+    /// be one more.
+    const FAILED_POLLS_ALLOWED: usize = 2;
+    tokio::time::timeout(TEST_BUDGET, async {
+        let mut tansu = Tansu::start().await;
+        let namespace = format!("{}.", unique("bus"));
+        let bus = bus_on(&tansu, &namespace);
+        let topic = "outage".to_string();
+        bus.ensure_topics(std::slice::from_ref(&topic))
+            .await
+            .expect("create the topic");
+        bus.publish(vec![record(&topic, "account", "before".into())])
+            .await
+            .expect("publish before the outage");
+        let mut consumer = bus
+            .subscribe(
+                &unique("readers"),
+                std::slice::from_ref(&topic),
+                Latency::Prompt,
+            )
+            .await
+            .expect("subscribe");
+        let mut read = Vec::new();
+        while read.is_empty() {
+            read = consumer
+                .poll(16, Duration::from_secs(5))
+                .await
+                .expect("poll before the outage");
+        }
+        consumer.commit(&read).await.expect("commit");
+
+        tansu.stop().await;
+        // Nobody polls meanwhile, as when a role is busy or backing off.
+        tokio::time::sleep(OUTAGE).await;
+        tansu.resume().await;
+        let mut attempts = 0;
+        while let Err(error) = bus
+            .publish(vec![record(&topic, "account", "after".into())])
+            .await
+        {
+            attempts += 1;
+            assert!(attempts < 10, "cannot publish after the restart: {error}");
+        }
+
+        let mut failed = Vec::new();
+        loop {
+            match consumer.poll(16, Duration::from_secs(2)).await {
+                Ok(batch) if batch.iter().any(|d| d.payload == b"after") => break,
+                Ok(_) => {}
+                Err(error) => failed.push(error.to_string()),
+            }
+            assert!(
+                failed.len() <= FAILED_POLLS_ALLOWED,
+                "{} polls failed after the broker was back: {failed:#?}",
+                failed.len()
+            );
+        }
+        eprintln!("polls failed after the restart: {}", failed.len());
+    })
+    .await
+    .expect("the test finished within its budget");
+}

@@ -525,10 +525,30 @@ impl Consumer for KafkaConsumer {
             tokio::time::sleep(wait).await;
             return Ok(batch);
         }
-        match tokio::time::timeout(wait, self.consumer.recv()).await {
-            Err(_) => return Ok(batch),
-            Ok(Err(error)) => return Err(unavailable(error)),
-            Ok(Ok(message)) => batch.push(self.delivery(&message)),
+        // librdkafka reports connection trouble as events in the consumer's
+        // queue (all brokers down, transport failures) and recovers by itself:
+        // they are news, not a failed read. An outage can leave dozens queued;
+        // answering each with an error (and the role with a 1 s backoff) kept
+        // the inbound role idle for half a minute after the broker was back.
+        // So they are read past until a record comes or the wait is over, and
+        // the last one is the answer only if no record came.
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut last_error = None;
+        loop {
+            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Err(_) => break,
+                Ok(Err(error)) => last_error = Some(error),
+                Ok(Ok(message)) => {
+                    batch.push(self.delivery(&message));
+                    break;
+                }
+            }
+        }
+        if batch.is_empty() {
+            return match last_error {
+                Some(error) => Err(unavailable(error)),
+                None => Ok(batch),
+            };
         }
         while batch.len() < max {
             match tokio::time::timeout(BATCH_LINGER, self.consumer.recv()).await {
