@@ -6,13 +6,16 @@
 //!   A failed multi-record publish may have stored some records: the caller
 //!   retries the whole batch and the idempotent writer absorbs the repeats.
 //!   Records reach the producer through per-partition lanes (`lanes.rs`),
-//!   which gather them while the partition's previous request is in flight.
+//!   which gather them while the partition's previous request is in flight,
+//!   and replace the producer when its records time out.
 //! - Consumers: one group per role; `enable.auto.offset.store=false`, and an
 //!   offset is stored only by `commit`, which the roles call after the work a
 //!   batch stands for is committed. Stored offsets are committed in the
 //!   background and when partitions are revoked; since a batch is finished
 //!   before the next poll, and rebalances happen inside polls, no in-flight
-//!   work is ever cut off by a rebalance.
+//!   work is ever cut off by a rebalance. librdkafka's connection events
+//!   (brokers down, reconnect failures) are not failed polls: it recovers by
+//!   itself, and a poll fails only when no record came within its wait.
 
 mod lanes;
 
