@@ -287,7 +287,7 @@ impl Bus for KafkaBus {
     async fn publish(&self, records: Vec<Record>) -> Result<(), BusError> {
         let topics: Vec<String> = records.iter().map(|record| record.topic.clone()).collect();
         let started = Instant::now();
-        let (generation, _) = self.lanes.producer();
+        let generation = self.lanes.generation();
         // librdkafka's own message timeout can overshoot by seconds while it
         // reconnects; the edge's promise is an answer within PUBLISH_TIMEOUT.
         let results = tokio::time::timeout(PUBLISH_TIMEOUT, self.send(records))
