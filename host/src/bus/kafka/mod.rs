@@ -207,6 +207,7 @@ impl KafkaBus {
                 match read_partition_count(producer, full.clone()).await {
                     Ok(count) => remember_partition_count(&counts, full, count),
                     Err(error) => {
+                        let error = error.into_bus_error(&full);
                         tracing::warn!(topic = %full, %error, "cannot refresh the partition count; keeping the last one");
                         if let Some(known) = counts.lock().unwrap().get_mut(&full) {
                             known.refreshing = false;
@@ -232,15 +233,32 @@ impl KafkaBus {
 
     /// How many partitions `full` (a namespaced topic) has: the count read
     /// within `PARTITION_COUNT_TTL`, or a fresh lookup.
+    ///
+    /// A topic that does not exist yet is looked up again until it does, for
+    /// up to `TOPIC_APPEARS_WITHIN`. Every process creates a newly installed
+    /// plugin's topics in the background (`pipeline::keep_topics`), so the
+    /// first webhook of a provider installed a moment ago can come first;
+    /// librdkafka, which placed records before the lanes did, also held a
+    /// record for a topic it did not know until the topic appeared.
     async fn partition_count(&self, full: &str) -> Result<usize, BusError> {
         if let Some(known) = self.partition_counts.lock().unwrap().get(full) {
             if known.read_at.elapsed() < PARTITION_COUNT_TTL {
                 return Ok(known.count);
             }
         }
-        let count = read_partition_count(self.metadata_client(), full.to_string()).await?;
-        remember_partition_count(&self.partition_counts, full.to_string(), count);
-        Ok(count)
+        let started = Instant::now();
+        loop {
+            match read_partition_count(self.metadata_client(), full.to_string()).await {
+                Ok(count) => {
+                    remember_partition_count(&self.partition_counts, full.to_string(), count);
+                    return Ok(count);
+                }
+                Err(LookupError::Absent) if started.elapsed() < TOPIC_APPEARS_WITHIN => {
+                    tokio::time::sleep(TOPIC_LOOKUP_AGAIN_AFTER).await;
+                }
+                Err(error) => return Err(error.into_bus_error(full)),
+            }
+        }
     }
 
     /// Creates the topics that are absent; existing ones are left as they are.
@@ -399,32 +417,52 @@ impl Bus for KafkaBus {
     }
 }
 
+/// How long `KafkaBus::partition_count` waits for a topic to be created.
+const TOPIC_APPEARS_WITHIN: Duration = PUBLISH_TIMEOUT;
+const TOPIC_LOOKUP_AGAIN_AFTER: Duration = Duration::from_millis(100);
+
+/// Why a partition count could not be read.
+enum LookupError {
+    /// The broker answered, and the topic has no partitions: it does not
+    /// exist (yet).
+    Absent,
+    Unavailable(BusError),
+}
+
+impl LookupError {
+    fn into_bus_error(self, full: &str) -> BusError {
+        match self {
+            LookupError::Absent => {
+                BusError::Unavailable(format!("topic {full} has no partitions (does it exist?)"))
+            }
+            LookupError::Unavailable(error) => error,
+        }
+    }
+}
+
 /// Asks the broker how many partitions `full` (a namespaced topic) has.
 async fn read_partition_count(
     producer: Arc<FutureProducer>,
     full: String,
-) -> Result<usize, BusError> {
-    let lookup = full.clone();
+) -> Result<usize, LookupError> {
     // librdkafka's metadata request blocks: off the async workers.
     let count = tokio::task::spawn_blocking(move || {
         producer
             .client()
-            .fetch_metadata(Some(&lookup), Duration::from_secs(5))
+            .fetch_metadata(Some(&full), Duration::from_secs(5))
             .map(|metadata| {
                 metadata
                     .topics()
                     .iter()
-                    .find(|topic| topic.name() == lookup)
+                    .find(|topic| topic.name() == full)
                     .map_or(0, |topic| topic.partitions().len())
             })
     })
     .await
-    .map_err(|error| BusError::Unavailable(error.to_string()))?
-    .map_err(unavailable)?;
+    .map_err(|error| LookupError::Unavailable(BusError::Unavailable(error.to_string())))?
+    .map_err(|error| LookupError::Unavailable(unavailable(error)))?;
     if count == 0 {
-        return Err(BusError::Unavailable(format!(
-            "topic {full} has no partitions (does it exist?)"
-        )));
+        return Err(LookupError::Absent);
     }
     Ok(count)
 }
